@@ -55,7 +55,9 @@ def main(path: str) -> None:
     section_base = "PostgresError"
     new_section = False
     seen: set[str] = set()
-    for line in open(path, encoding="utf-8"):
+    with open(path, encoding="utf-8") as file:
+        lines = file.read().splitlines()
+    for line in lines:
         if line.startswith("Section:"):
             new_section = True
             continue

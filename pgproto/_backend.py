@@ -1,0 +1,473 @@
+"""Decode one server message (type byte + body) into a frozen wire-message object.
+
+Stateless: names follow the PostgreSQL docs (§55.7 "Message Formats"). DataRow has a faster path in
+the client, which decodes values in place; `DataRow` here serves tests and the fuzzer.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from .errors import ProtocolError
+from .events import Notice
+
+_I32 = struct.Struct("!i")
+_I16 = struct.Struct("!h")
+_FIELD = struct.Struct("!IhIhih")  # RowDescription field after its name
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticationOk:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticationCleartextPassword:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticationMD5Password:
+    salt: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticationSASL:
+    mechanisms: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticationSASLContinue:
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticationSASLFinal:
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticationUnsupported:
+    """Kerberos, SCM credentials, GSSAPI or SSPI: methods pgproto does not implement."""
+
+    code: int
+
+
+@dataclass(frozen=True, slots=True)
+class BackendKeyData:
+    pid: int
+    secret_key: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class BindComplete:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class CloseComplete:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class CommandComplete:
+    tag: str
+
+
+@dataclass(frozen=True, slots=True)
+class CopyInResponse:
+    format: int
+    column_formats: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CopyOutResponse:
+    format: int
+    column_formats: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CopyBothResponse:
+    format: int
+    column_formats: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CopyData:
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CopyDone:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class DataRow:
+    values: tuple[bytes | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EmptyQueryResponse:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorResponse:
+    fields: Notice
+
+
+@dataclass(frozen=True, slots=True)
+class NegotiateProtocolVersion:
+    newest_minor_version: int
+    unrecognized_options: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NoData:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeResponse:
+    fields: Notice
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationResponse:
+    pid: int
+    channel: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterDescription:
+    type_oids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterStatus:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParseComplete:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class PortalSuspended:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyForQuery:
+    transaction_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDescription:
+    name: str
+    table_oid: int
+    column_number: int
+    type_oid: int
+    type_size: int
+    type_modifier: int
+    format: int
+
+
+@dataclass(frozen=True, slots=True)
+class RowDescription:
+    fields: tuple[FieldDescription, ...]
+
+
+BackendMessage = (
+    AuthenticationOk
+    | AuthenticationCleartextPassword
+    | AuthenticationMD5Password
+    | AuthenticationSASL
+    | AuthenticationSASLContinue
+    | AuthenticationSASLFinal
+    | AuthenticationUnsupported
+    | BackendKeyData
+    | BindComplete
+    | CloseComplete
+    | CommandComplete
+    | CopyInResponse
+    | CopyOutResponse
+    | CopyBothResponse
+    | CopyData
+    | CopyDone
+    | DataRow
+    | EmptyQueryResponse
+    | ErrorResponse
+    | NegotiateProtocolVersion
+    | NoData
+    | NoticeResponse
+    | NotificationResponse
+    | ParameterDescription
+    | ParameterStatus
+    | ParseComplete
+    | PortalSuspended
+    | ReadyForQuery
+    | RowDescription
+)
+
+#: The name of each message type byte, for error messages.
+MESSAGE_NAMES: Final = {
+    ord("R"): "Authentication", ord("K"): "BackendKeyData", ord("2"): "BindComplete",
+    ord("3"): "CloseComplete", ord("C"): "CommandComplete", ord("G"): "CopyInResponse",
+    ord("H"): "CopyOutResponse", ord("W"): "CopyBothResponse", ord("d"): "CopyData", ord("c"): "CopyDone",
+    ord("D"): "DataRow", ord("I"): "EmptyQueryResponse", ord("E"): "ErrorResponse",
+    ord("v"): "NegotiateProtocolVersion", ord("n"): "NoData", ord("N"): "NoticeResponse",
+    ord("A"): "NotificationResponse", ord("t"): "ParameterDescription", ord("S"): "ParameterStatus",
+    ord("1"): "ParseComplete", ord("s"): "PortalSuspended", ord("Z"): "ReadyForQuery",
+    ord("T"): "RowDescription",
+}  # fmt: skip
+
+
+class _Reader:
+    """Walks a message body, raising ProtocolError (naming the message) when it runs short."""
+
+    __slots__ = ("body", "name", "pos")
+
+    def __init__(self, name: str, body: bytes) -> None:
+        self.name, self.body, self.pos = name, body, 0
+
+    def int32(self) -> int:
+        (value,) = _I32.unpack_from(self.body, self.pos)
+        self.pos += 4
+        return int(value)
+
+    def int16(self) -> int:
+        (value,) = _I16.unpack_from(self.body, self.pos)
+        self.pos += 2
+        return int(value)
+
+    def cstring(self) -> str:
+        end = self.body.find(b"\0", self.pos)
+        if end < 0:
+            raise ProtocolError(f"{self.name} has a string without its terminating NUL at byte {self.pos}")
+        value = self.body[self.pos : end].decode("utf-8")
+        self.pos = end + 1
+        return value
+
+    def take(self, n: int) -> bytes:
+        if n < 0 or self.pos + n > len(self.body):
+            raise ProtocolError(
+                f"{self.name} announces {n} bytes at byte {self.pos} but has {len(self.body) - self.pos}"
+            )
+        value = self.body[self.pos : self.pos + n]
+        self.pos += n
+        return value
+
+    def rest(self) -> bytes:
+        value = self.body[self.pos :]
+        self.pos = len(self.body)
+        return value
+
+    def end(self) -> None:
+        if self.pos != len(self.body):
+            raise ProtocolError(f"{self.name} has {len(self.body) - self.pos} unexpected trailing bytes")
+
+
+def _authentication(r: _Reader) -> BackendMessage:
+    code = r.int32()
+    message: BackendMessage
+    if code == 0:
+        message = AuthenticationOk()
+    elif code == 3:
+        message = AuthenticationCleartextPassword()
+    elif code == 5:
+        message = AuthenticationMD5Password(r.take(4))
+    elif code == 10:
+        mechanisms = []
+        while (name := r.cstring()) != "":
+            mechanisms.append(name)
+        message = AuthenticationSASL(tuple(mechanisms))
+    elif code == 11:
+        message = AuthenticationSASLContinue(r.rest())
+    elif code == 12:
+        message = AuthenticationSASLFinal(r.rest())
+    elif code in (2, 6, 7, 8, 9):
+        r.rest()
+        message = AuthenticationUnsupported(code)
+    else:
+        raise ProtocolError(f"Authentication has unknown request code {code}")
+    r.end()
+    return message
+
+
+#: ErrorResponse / NoticeResponse field codes (docs §55.8) and the Notice attribute each fills.
+NOTICE_FIELDS: Final = {
+    ord("S"): "severity", ord("V"): "severity_nonlocalized", ord("C"): "sqlstate", ord("M"): "message",
+    ord("D"): "detail", ord("H"): "hint", ord("P"): "position", ord("p"): "internal_position",
+    ord("q"): "internal_query", ord("W"): "context", ord("s"): "schema_name", ord("t"): "table_name",
+    ord("c"): "column_name", ord("d"): "data_type_name", ord("n"): "constraint_name",
+    ord("F"): "server_source_filename", ord("L"): "server_source_line", ord("R"): "server_source_function",
+}  # fmt: skip
+
+
+def parse_notice(name: str, body: bytes) -> Notice:
+    """The fields of an ErrorResponse or NoticeResponse body; unknown field codes are ignored (§55.8)."""
+    fields: dict[str, str] = {}
+    pos = 0
+    while True:
+        if pos >= len(body):
+            raise ProtocolError(f"{name} is missing its terminating NUL")
+        code = body[pos]
+        if code == 0:
+            break
+        end = body.find(b"\0", pos + 1)
+        if end < 0:
+            raise ProtocolError(f"{name} field {chr(code)!r} has no terminating NUL")
+        attr = NOTICE_FIELDS.get(code)
+        if attr is not None:
+            # Startup errors may come in the server's encoding: keep them readable rather than fail.
+            fields[attr] = body[pos + 1 : end].decode("utf-8", "replace")
+        pos = end + 1
+    if pos + 1 != len(body):
+        raise ProtocolError(f"{name} has {len(body) - pos - 1} unexpected trailing bytes")
+    return Notice(**fields)
+
+
+def _formats(r: _Reader) -> tuple[int, tuple[int, ...]]:
+    overall = r.take(1)[0]
+    count = r.int16()
+    if count < 0:
+        raise ProtocolError(f"{r.name} announces {count} column formats")
+    r.take(2 * max(count, 0))  # check the bytes are there before building anything
+    r.pos -= 2 * max(count, 0)
+    formats = tuple(r.int16() for _ in range(count))
+    r.end()
+    return overall, formats
+
+
+def parse_data_row(body: bytes) -> tuple[bytes | None, ...]:
+    """The raw column values of a DataRow, None for NULL."""
+    r = _Reader("DataRow", body)
+    count = r.int16()
+    if count < 0:
+        raise ProtocolError(f"DataRow announces {count} columns")
+    values: list[bytes | None] = []
+    for _ in range(count):
+        n = r.int32()
+        values.append(None if n == -1 else r.take(n))
+    r.end()
+    return tuple(values)
+
+
+def parse_row_description(body: bytes) -> tuple[FieldDescription, ...]:
+    """The fields of a RowDescription."""
+    r = _Reader("RowDescription", body)
+    count = r.int16()
+    if count < 0:
+        raise ProtocolError(f"RowDescription announces {count} fields")
+    fields = []
+    for _ in range(count):
+        name = r.cstring()
+        table_oid, column_number, type_oid, type_size, type_modifier, fmt = _FIELD.unpack_from(body, r.pos)
+        r.pos += _FIELD.size
+        if fmt not in (0, 1):  # §55.7 "Formats and Format Codes": text (0) or binary (1)
+            raise ProtocolError(f"RowDescription field {name!r} has format code {fmt}; expected 0 or 1")
+        fields.append(FieldDescription(name, table_oid, column_number, type_oid, type_size, type_modifier, fmt))
+    r.end()
+    return tuple(fields)
+
+
+def parse_notification(body: bytes) -> NotificationResponse:
+    """A NotificationResponse: pid, channel, payload."""
+    (pid,) = _I32.unpack_from(body, 0)
+    mid = body.index(b"\0", 4)
+    end = body.index(b"\0", mid + 1)
+    if end + 1 != len(body):
+        raise ProtocolError(f"NotificationResponse has {len(body) - end - 1} unexpected trailing bytes")
+    return NotificationResponse(pid, body[4:mid].decode("utf-8"), body[mid + 1 : end].decode("utf-8"))
+
+
+def _empty(message: BackendMessage) -> Callable[[_Reader], BackendMessage]:
+    def parse(r: _Reader) -> BackendMessage:
+        r.end()
+        return message
+
+    return parse
+
+
+def _parameter_description(r: _Reader) -> BackendMessage:
+    count = r.int16()
+    if count < 0:
+        raise ProtocolError(f"ParameterDescription announces {count} parameters")
+    r.take(4 * max(count, 0))
+    r.pos = 2
+    oids = tuple(r.int32() & 0xFFFFFFFF for _ in range(count))
+    r.end()
+    return ParameterDescription(oids)
+
+
+def _negotiate_protocol_version(r: _Reader) -> BackendMessage:
+    minor = r.int32()
+    count = r.int32()
+    if count < 0 or count > len(r.body):
+        raise ProtocolError(f"NegotiateProtocolVersion announces {count} options")
+    options = tuple(r.cstring() for _ in range(count))
+    r.end()
+    return NegotiateProtocolVersion(minor, options)
+
+
+def _transaction_status(status: bytes) -> str:
+    if status not in (b"I", b"T", b"E"):
+        raise ProtocolError(f"ReadyForQuery has transaction status {status!r}; expected b'I', b'T' or b'E'")
+    return status.decode()
+
+
+def _one(r: _Reader, build: Callable[..., BackendMessage], *parts: Callable[[], object]) -> BackendMessage:
+    message = build(*(part() for part in parts))
+    r.end()
+    return message
+
+
+_PARSERS: Final[dict[int, Callable[[_Reader], BackendMessage]]] = {
+    ord("R"): _authentication,
+    ord("K"): lambda r: BackendKeyData(r.int32(), r.rest()),
+    ord("2"): _empty(BindComplete()),
+    ord("3"): _empty(CloseComplete()),
+    ord("C"): lambda r: _one(r, CommandComplete, r.cstring),
+    ord("G"): lambda r: CopyInResponse(*_formats(r)),
+    ord("H"): lambda r: CopyOutResponse(*_formats(r)),
+    ord("W"): lambda r: CopyBothResponse(*_formats(r)),
+    ord("d"): lambda r: CopyData(r.rest()),
+    ord("c"): _empty(CopyDone()),
+    ord("D"): lambda r: DataRow(parse_data_row(r.body)),
+    ord("I"): _empty(EmptyQueryResponse()),
+    ord("E"): lambda r: ErrorResponse(parse_notice("ErrorResponse", r.body)),
+    ord("v"): _negotiate_protocol_version,
+    ord("n"): _empty(NoData()),
+    ord("N"): lambda r: NoticeResponse(parse_notice("NoticeResponse", r.body)),
+    ord("A"): lambda r: parse_notification(r.body),
+    ord("t"): _parameter_description,
+    ord("S"): lambda r: _one(r, ParameterStatus, r.cstring, r.cstring),
+    ord("1"): _empty(ParseComplete()),
+    ord("s"): _empty(PortalSuspended()),
+    ord("Z"): lambda r: _one(r, ReadyForQuery, lambda: _transaction_status(r.take(1))),
+    ord("T"): lambda r: RowDescription(parse_row_description(r.body)),
+}
+
+
+def parse(kind: int, body: bytes) -> BackendMessage:
+    """Decode one message.
+
+    Raises:
+        ProtocolError: unknown type byte, or a body that does not match its type's format.
+    """
+    parser = _PARSERS.get(kind)
+    name = MESSAGE_NAMES.get(kind)
+    if parser is None or name is None:
+        raise ProtocolError(f"unknown message type {bytes([kind])!r}")
+    try:
+        return parser(_Reader(name, body))
+    except (struct.error, ValueError, IndexError) as exc:
+        raise ProtocolError(f"malformed {name}: {exc}") from exc

@@ -1,0 +1,583 @@
+"""Client: receive_data / next_event / data_to_send. Joins the buffer, the codecs, the state tables,
+authentication and the injected clock.
+
+It never does I/O and never reads the system clock itself.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from . import _backend as b
+from . import _frontend as f
+from . import events as ev
+from ._auth import SCRAM_SHA_256, ScramSha256, md5_password
+from ._buffer import DEFAULT_MAX_MESSAGE_SIZE, ReceiveBuffer
+from ._state import ANYTIME, COPY_IN_STEPS, PHASE_TRANSITIONS, ROW_STEPS, SIMPLE_STEPS, STEPS, Phase, Step
+from ._types import Decoder, Encoder, decoder, encoder, infer_oid, result_format, text_encode
+from .errors import ArgumentError, AuthenticationError, ConnectionDoesNotExistError, InterfaceError, ProtocolError
+
+
+class _NeedData(enum.Enum):
+    #: next_event() has nothing more until receive_data() is called again.
+    NEED_DATA = enum.auto()
+
+
+NEED_DATA = _NeedData.NEED_DATA
+"""Returned by `Client.next_event()` when it needs more bytes from the server."""
+
+_I32 = struct.Struct("!i").unpack_from
+_I16 = struct.Struct("!h").unpack_from
+_DATA_ROW = 68  # b"D"
+#: Parameters every session starts with: the codecs decode UTF-8 and ISO dates.
+_SESSION_DEFAULTS = {"client_encoding": "UTF8", "DateStyle": "ISO"}
+_AUTH_METHOD_NAMES = {2: "Kerberos V5", 6: "SCM credentials", 7: "GSSAPI", 8: "GSSAPI", 9: "SSPI"}
+
+
+@dataclass(slots=True)
+class _Statement:
+    """A described prepared statement, with its codecs planned once."""
+
+    name: str
+    query: str
+    parameter_oids: tuple[int, ...]
+    columns: tuple[ev.Column, ...]
+    encoders: tuple[tuple[int, Encoder], ...]
+    decoders: tuple[Decoder, ...]
+
+
+@dataclass(slots=True)
+class _Pending:
+    """One request part in flight, oldest first."""
+
+    step: Step
+    query: str
+    args: tuple[object, ...]
+    queued_at: float
+    statement: str = ""
+    parameter_oids: tuple[int, ...] = ()
+    decoders: tuple[Decoder, ...] = ()
+    columns: tuple[ev.Column, ...] = ()
+    decode_failed: bool = False
+
+
+class Client:
+    """A PostgreSQL protocol v3 client session, without I/O.
+
+    Feed it what the server sent with `receive_data`, take events with `next_event` until it returns
+    `NEED_DATA`, and send what `data_to_send` returns. The StartupMessage is queued on creation.
+
+    Args:
+        user: the role to log in as.
+        database: the database; the server defaults it to the user name.
+        password: for cleartext, md5 and SCRAM-SHA-256 authentication.
+        params: other session parameters for the StartupMessage (e.g. application_name).
+        clock: seconds from an arbitrary origin; used to time queries.
+        max_message_size: the largest server message accepted, in bytes.
+    """
+
+    def __init__(
+        self,
+        user: str,
+        database: str | None = None,
+        password: str | None = None,
+        params: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    ) -> None:
+        self.user = user
+        self._password = password
+        self._clock = clock
+        self._buffer = ReceiveBuffer(max_message_size)
+        self._out: list[bytes] = []
+        self._phase = Phase.STARTING
+        self._error: ProtocolError | None = None
+        self._eof = False
+        self._scram: ScramSha256 | None = None
+        self._pending: deque[_Pending] = deque()
+        self._statements: dict[str, _Statement] = {}
+        #: Run-time parameters as last reported by the server (ParameterStatus).
+        self.parameters: dict[str, str] = {}
+        #: The backend's process id and secret key, for CancelRequest (None until BackendKeyData).
+        self.backend_pid: int | None = None
+        self.secret_key: bytes | None = None
+        #: I (idle), T (in a transaction block) or E (in a failed transaction block), from ReadyForQuery.
+        self.transaction_status = "I"
+        startup = {"user": user, **_SESSION_DEFAULTS, **(params or {})}
+        if database is not None:
+            startup["database"] = database
+        self._out.append(f.startup_message(startup))
+
+    # -- state --------------------------------------------------------------------------------------
+
+    @property
+    def phase(self) -> Phase:
+        """Where the session is in its life (see `pgproto._state.Phase`)."""
+        return self._phase
+
+    @property
+    def is_ready(self) -> bool:
+        """True once startup finished and while the session lasts."""
+        return self._phase is Phase.READY
+
+    @property
+    def is_idle(self) -> bool:
+        """True when ready and no request is in flight."""
+        return self._phase is Phase.READY and not self._pending
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the session ended or failed."""
+        return self._phase in (Phase.CLOSED, Phase.FAILED)
+
+    def statement(self, name: str) -> ev.StatementPrepared | None:
+        """The description of prepared statement `name`, or None if it is not prepared."""
+        st = self._statements.get(name)
+        if st is None:
+            return None
+        return ev.StatementPrepared(st.name, st.query, st.parameter_oids, st.columns)
+
+    # -- bytes in, events out -----------------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> None:
+        """Add bytes received from the server; b"" means the server closed the connection (EOF)."""
+        if self._error is not None:
+            raise ProtocolError(str(self._error))
+        if self._phase is Phase.CLOSED:
+            return
+        if not data:
+            self._eof = True
+        else:
+            self._buffer.feed(bytes(data))
+
+    def next_event(self) -> ev.Event | _NeedData:
+        """The next event, or NEED_DATA when the bytes received so far hold no more.
+
+        Raises:
+            ProtocolError: the server's bytes broke the protocol; the client is failed from then on.
+        """
+        if self._error is not None:
+            raise ProtocolError(str(self._error))
+        try:
+            while self._phase is not Phase.CLOSED:
+                pending = self._pending
+                if pending and pending[0].step in ROW_STEPS and self._buffer.pos < len(self._buffer.data):
+                    rows = self._maybe_rows(pending[0])
+                    if rows is not None:
+                        return rows
+                message = self._buffer.maybe_extract()
+                if message is None:
+                    if self._eof:
+                        self._phase = Phase.CLOSED
+                        self._pending.clear()
+                        return ev.Terminated(None)
+                    return NEED_DATA
+                event = self._handle(*message)
+                if event is not None:
+                    return event
+            return NEED_DATA
+        except ProtocolError as exc:
+            self._phase = Phase.FAILED
+            self._error = exc
+            raise
+
+    def data_to_send(self) -> bytes:
+        """Everything queued for the server since the last call."""
+        out = b"".join(self._out)
+        self._out.clear()
+        return out
+
+    # -- requests ------------------------------------------------------------------------------------
+
+    def query(self, text: str) -> None:
+        """Queue a simple Query: one or more `;`-separated statements, text results, no parameters."""
+        self._check_can_send()
+        self._out.append(f.query(text))
+        self._pending.append(_Pending(Step.QUERY, text, (), self._clock()))
+
+    def prepare(self, name: str, text: str, parameter_oids: Sequence[int] = (), *, sync: bool = True) -> None:
+        """Queue Parse and Describe for a named (or, with "", the unnamed) statement.
+
+        A `StatementPrepared` event follows once the server has described it; from then on
+        `execute_prepared(name, ...)` may run it.
+        """
+        self._check_can_send()
+        out = f.parse(name, text, parameter_oids) + f.describe_statement(name)
+        now = self._clock()
+        self._pending.append(_Pending(Step.PARSE, text, (), now, statement=name))
+        self._pending.append(_Pending(Step.DESCRIBE_STATEMENT, text, (), now, statement=name))
+        self._out.append(out)
+        if sync:
+            self.sync()
+
+    def execute_prepared(
+        self, name: str, args: Sequence[object] = (), *, max_rows: int = 0, sync: bool = True
+    ) -> None:
+        """Queue Bind and Execute of prepared statement `name` with `args`, then Sync unless told not to.
+
+        Parameters are encoded for the types the server described, results requested in the format
+        each column's type decodes fastest.
+
+        Raises:
+            InterfaceError: the statement is not prepared, or the argument count is wrong.
+            ArgumentError: an argument cannot be encoded for its parameter's type.
+        """
+        self._check_can_send()
+        st = self._statements.get(name)
+        if st is None:
+            raise InterfaceError(f"statement {name!r} is not prepared on this connection")
+        args = tuple(args)
+        values = self._encode_args(st, args)
+        self._out.append(
+            f.bind("", name, [fmt for fmt, _ in st.encoders], values, [c.format for c in st.columns])
+            + f.execute("", max_rows)
+        )
+        now = self._clock()
+        self._pending.append(_Pending(Step.BIND, st.query, args, now, statement=name))
+        self._pending.append(
+            _Pending(Step.EXECUTE, st.query, args, now, statement=name, decoders=st.decoders, columns=st.columns)
+        )
+        if sync:
+            self.sync()
+
+    def extended_query(self, text: str, args: Sequence[object] = (), *, sync: bool = True) -> None:
+        """Queue a one-shot extended query: unnamed Parse, Bind, Describe, Execute (and Sync).
+
+        Parameters go in text format with types guessed from the Python values (or left to the server
+        to infer); results come in text format. One round trip, but no binary codecs: for repeated
+        queries prefer `prepare` + `execute_prepared`.
+        """
+        self._check_can_send()
+        args = tuple(args)
+        try:
+            values = [None if a is None else text_encode(a) for a in args]
+            oids = [infer_oid(a) for a in args]
+        except (TypeError, ValueError) as exc:
+            raise ArgumentError(f"invalid query argument: {exc}") from exc
+        self._out.append(
+            f.parse("", text, oids) + f.bind("", "", [0], values, [0]) + f.describe_portal("") + f.execute("", 0)
+        )
+        now = self._clock()
+        for step in (Step.PARSE, Step.BIND, Step.DESCRIBE_PORTAL, Step.EXECUTE):
+            self._pending.append(_Pending(step, text, args, now))
+        if sync:
+            self.sync()
+
+    def close_statement(self, name: str, *, sync: bool = True) -> None:
+        """Queue Close for prepared statement `name`; it is forgotten once CloseComplete arrives."""
+        self._check_can_send()
+        self._out.append(f.close_statement(name))
+        self._pending.append(_Pending(Step.CLOSE, "", (), self._clock(), statement=name))
+        if sync:
+            self.sync()
+
+    def sync(self) -> None:
+        """Queue Sync: ends an extended-protocol request; ReadyForQuery answers it."""
+        self._check_can_send()
+        last = self._pending[-1] if self._pending else None
+        query, args = (last.query, last.args) if last is not None else ("", ())
+        self._out.append(f.sync())
+        self._pending.append(_Pending(Step.SYNC, query, args, self._clock()))
+
+    def flush(self) -> None:
+        """Queue Flush: ask the server to send its pending output without ending the request."""
+        self._check_can_send()
+        self._out.append(f.flush())
+
+    def copy_data(self, data: bytes) -> None:
+        """Queue one chunk of COPY FROM STDIN data (after a CopyInResponse event)."""
+        self._check_copy_in()
+        self._out.append(f.copy_data(bytes(data)))
+
+    def copy_done(self) -> None:
+        """Queue CopyDone: the end of the COPY FROM STDIN data."""
+        self._check_copy_in()
+        self._out.append(f.copy_done())
+
+    def copy_fail(self, reason: str) -> None:
+        """Queue CopyFail: abort COPY FROM STDIN; the server answers with an error naming `reason`."""
+        self._check_copy_in()
+        self._out.append(f.copy_fail(reason))
+
+    def terminate(self) -> None:
+        """Queue Terminate and end the session: no event follows, and nothing more may be sent."""
+        if self._phase is Phase.CLOSED or self._error is not None:
+            return
+        self._out.append(f.terminate())
+        self._phase = Phase.CLOSED
+        self._pending.clear()
+
+    def _check_can_send(self) -> None:
+        if self._phase in (Phase.READY, Phase.SETTING_UP):
+            return
+        if self._phase is Phase.STARTING:
+            raise InterfaceError("cannot send a request before authentication has finished")
+        raise ConnectionDoesNotExistError("the connection is closed")
+
+    def _check_copy_in(self) -> None:
+        self._check_can_send()
+        if not self._pending or self._pending[0].step not in COPY_IN_STEPS:
+            raise InterfaceError("COPY data can only be sent after a CopyInResponse")
+
+    def _encode_args(self, st: _Statement, args: tuple[object, ...]) -> list[bytes | None]:
+        if len(args) != len(st.encoders):
+            raise InterfaceError(
+                f"the query expects {len(st.encoders)} argument{'s' * (len(st.encoders) != 1)}, got {len(args)}"
+            )
+        values: list[bytes | None] = []
+        for i, ((_, encode), arg) in enumerate(zip(st.encoders, args), 1):
+            if arg is None:
+                values.append(None)
+                continue
+            try:
+                values.append(encode(arg))
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise ArgumentError(f"invalid input for query argument ${i}: {arg!r:.60} ({exc})") from exc
+        return values
+
+    # -- message handling ----------------------------------------------------------------------------
+
+    def _handle(self, kind: int, body: bytes) -> ev.Event | None:
+        message = b.parse(kind, body)
+        cls = type(message)
+        if cls in ANYTIME:
+            return self._on_anytime(message)
+        if isinstance(message, b.ErrorResponse) and _is_fatal(message.fields):
+            self._phase = Phase.CLOSED
+            self._pending.clear()
+            return ev.Terminated(message.fields)
+        if self._phase is not Phase.READY:
+            return self._on_startup(message)
+        if not self._pending:
+            raise ProtocolError(f"unexpected {b.MESSAGE_NAMES[kind]} while no request is in flight")
+        head = self._pending[0]
+        if isinstance(message, b.ErrorResponse):
+            return self._on_error(head, message.fields)
+        key = (head.step, cls)
+        if key not in STEPS:
+            raise ProtocolError(f"unexpected {b.MESSAGE_NAMES[kind]} while waiting in step {head.step.name}")
+        event = self._on_step(head, message)
+        next_step = STEPS[key]
+        if next_step is None:
+            self._pending.popleft()
+        else:
+            head.step = next_step
+        return event
+
+    def _on_anytime(self, message: b.BackendMessage) -> ev.Event:
+        if isinstance(message, b.NotificationResponse):
+            return ev.Notification(message.pid, message.channel, message.payload)
+        if isinstance(message, b.NoticeResponse):
+            return message.fields
+        assert isinstance(message, b.ParameterStatus)
+        self.parameters[message.name] = message.value
+        return ev.ParameterStatus(message.name, message.value)
+
+    def _on_startup(self, message: b.BackendMessage) -> ev.Event | None:
+        key = (self._phase, type(message))
+        if key not in PHASE_TRANSITIONS:
+            raise ProtocolError(f"unexpected {type(message).__name__} while {self._phase.name}")
+        self._phase = PHASE_TRANSITIONS[key]
+        if isinstance(message, b.AuthenticationOk):
+            if self._scram is not None and self._scram.phase.name != "DONE":
+                raise ProtocolError("AuthenticationOk arrived before the server proved it knows the password")
+            return ev.Authenticated()
+        if isinstance(message, b.AuthenticationCleartextPassword):
+            self._out.append(f.password_message(self._require_password("a cleartext password").encode()))
+        elif isinstance(message, b.AuthenticationMD5Password):
+            password = self._require_password("an md5 password")
+            self._out.append(f.password_message(md5_password(self.user, password, message.salt)))
+        elif isinstance(message, b.AuthenticationSASL):
+            if SCRAM_SHA_256 not in message.mechanisms:
+                raise AuthenticationError(
+                    f"the server offers SASL mechanisms {message.mechanisms!r}; pgproto supports SCRAM-SHA-256"
+                )
+            self._scram = ScramSha256(self._require_password("a SCRAM-SHA-256 password"))
+            self._out.append(f.sasl_initial_response(SCRAM_SHA_256, self._scram.client_first()))
+        elif isinstance(message, b.AuthenticationSASLContinue):
+            if self._scram is None:
+                raise ProtocolError("unexpected AuthenticationSASLContinue before AuthenticationSASL")
+            self._out.append(f.sasl_response(self._scram.client_final(message.data)))
+        elif isinstance(message, b.AuthenticationSASLFinal):
+            if self._scram is None:
+                raise ProtocolError("unexpected AuthenticationSASLFinal before AuthenticationSASL")
+            self._scram.verify_server_final(message.data)
+        elif isinstance(message, b.AuthenticationUnsupported):
+            method = _AUTH_METHOD_NAMES.get(message.code, str(message.code))
+            raise AuthenticationError(f"the server asks for {method} authentication, which pgproto does not support")
+        elif isinstance(message, b.NegotiateProtocolVersion):
+            return ev.ProtocolVersionNegotiated(message.newest_minor_version, message.unrecognized_options)
+        elif isinstance(message, b.BackendKeyData):
+            self.backend_pid, self.secret_key = message.pid, message.secret_key
+            return ev.BackendKeyData(message.pid, message.secret_key)
+        elif isinstance(message, b.ReadyForQuery):
+            self.transaction_status = message.transaction_status
+            return ev.ReadyForQuery(message.transaction_status)
+        elif isinstance(message, b.ErrorResponse):  # non-FATAL during startup still ends it
+            self._pending.clear()
+            return ev.Terminated(message.fields)
+        return None
+
+    def _require_password(self, what: str) -> str:
+        if self._password is None:
+            raise AuthenticationError(f"the server asks for {what} for user {self.user!r}, but none was given")
+        return self._password
+
+    def _on_error(self, head: _Pending, fields: ev.Notice) -> ev.Event:
+        event = ev.QueryFailed(fields, head.query, head.args, self._clock() - head.queued_at)
+        if head.step in SIMPLE_STEPS:
+            head.step = Step.QUERY
+        else:
+            # Extended protocol: the server discards everything up to our next Sync (docs §55.2.3).
+            while self._pending and self._pending[0].step is not Step.SYNC:
+                dropped = self._pending.popleft()
+                if dropped.step is Step.DESCRIBE_STATEMENT:
+                    self._statements.pop(dropped.statement, None)
+        return event
+
+    def _on_step(self, head: _Pending, message: b.BackendMessage) -> ev.Event | None:
+        if isinstance(message, b.CommandComplete):
+            head.decode_failed = False
+            return ev.QueryComplete(message.tag, head.query, head.args, self._clock() - head.queued_at)
+        if isinstance(message, b.RowDescription):
+            return self._on_row_description(head, message)
+        if isinstance(message, b.DataRow):
+            # Only reached when the fast path declined (e.g. a malformed length): parse strictly.
+            return self._decode_rows(head, [message.values])
+        if isinstance(message, b.ReadyForQuery):
+            self.transaction_status = message.transaction_status
+            return ev.ReadyForQuery(message.transaction_status)
+        if isinstance(message, b.ParameterDescription):
+            head.parameter_oids = message.type_oids
+            return None
+        if isinstance(message, b.NoData):
+            if head.step is Step.DESCRIBE_STATEMENT_COLUMNS:
+                return self._statement_described(head, ())
+            return None
+        if isinstance(message, b.EmptyQueryResponse):
+            return ev.QueryComplete("", head.query, head.args, self._clock() - head.queued_at)
+        if isinstance(message, b.PortalSuspended):
+            return ev.PortalSuspended(head.query, head.args, self._clock() - head.queued_at)
+        if isinstance(message, b.CloseComplete):
+            self._statements.pop(head.statement, None)
+            return ev.StatementClosed(head.statement)
+        if isinstance(message, b.CopyInResponse):
+            return ev.CopyInResponse(message.format, message.column_formats)
+        if isinstance(message, b.CopyOutResponse):
+            return ev.CopyOutResponse(message.format, message.column_formats)
+        if isinstance(message, b.CopyBothResponse):
+            return ev.CopyBothResponse(message.format, message.column_formats)
+        if isinstance(message, b.CopyData):
+            return ev.CopyData(message.data)
+        if isinstance(message, b.CopyDone):
+            return ev.CopyDone()
+        return None  # ParseComplete, BindComplete: progress only
+
+    def _on_row_description(self, head: _Pending, message: b.RowDescription) -> ev.Event | None:
+        if head.step is Step.DESCRIBE_STATEMENT_COLUMNS:
+            # A statement's description reports format 0; we pick each column's format for its Binds.
+            columns = tuple(_column(fd, result_format(fd.type_oid)) for fd in message.fields)
+            return self._statement_described(head, columns)
+        columns = tuple(_column(fd, fd.format) for fd in message.fields)
+        decoders = tuple(decoder(c.type_oid, c.format) for c in columns)
+        if head.step is Step.DESCRIBE_PORTAL:
+            target = self._pending[1] if len(self._pending) > 1 else None
+            if target is None or target.step is not Step.EXECUTE:
+                raise ProtocolError("RowDescription for a portal that is not executed next")
+            target.decoders, target.columns = decoders, columns
+        else:
+            head.decoders, head.columns = decoders, columns
+        return ev.RowDescription(columns)
+
+    def _statement_described(self, head: _Pending, columns: tuple[ev.Column, ...]) -> ev.Event:
+        oids = head.parameter_oids
+        st = _Statement(
+            head.statement,
+            head.query,
+            oids,
+            columns,
+            tuple(encoder(oid) for oid in oids),
+            tuple(decoder(c.type_oid, c.format) for c in columns),
+        )
+        self._statements[st.name] = st
+        return ev.StatementPrepared(st.name, st.query, oids, columns)
+
+    # -- the DataRow hot path ------------------------------------------------------------------------
+
+    def _maybe_rows(self, head: _Pending) -> ev.Event | None:
+        """Decode every whole DataRow at the front of the buffer, in place; None if there is none."""
+        buf = self._buffer
+        data, pos = buf.data, buf.pos
+        end = len(data)
+        limit = buf.max_message_size
+        raw_rows: list[tuple[bytes | None, ...]] = []
+        while end - pos >= 5 and data[pos] == _DATA_ROW:
+            (length,) = _I32(data, pos + 1)
+            stop = pos + 1 + length
+            if length < 6 or length > limit or stop > end:
+                break  # incomplete, or malformed: the general path waits or reports it
+            (count,) = _I16(data, pos + 5)
+            p = pos + 7
+            values: list[bytes | None] = []
+            for _ in range(count):
+                if p + 4 > stop:
+                    raise ProtocolError(f"DataRow is cut short: {count} values announced in {length - 4} bytes")
+                (n,) = _I32(data, p)
+                p += 4
+                if n == -1:
+                    values.append(None)
+                    continue
+                if n < 0 or p + n > stop:
+                    raise ProtocolError(f"DataRow value of {n} bytes at byte {p - pos} runs past the message's end")
+                values.append(data[p : p + n])
+                p += n
+            if p != stop:
+                raise ProtocolError(f"DataRow has {stop - p} unexpected trailing bytes")
+            raw_rows.append(tuple(values))
+            pos = stop
+        buf.pos = pos
+        if not raw_rows:
+            return None
+        return self._decode_rows(head, raw_rows)
+
+    def _decode_rows(self, head: _Pending, raw_rows: list[tuple[bytes | None, ...]]) -> ev.Event | None:
+        decoders = head.decoders
+        width = len(decoders)
+        for raw in raw_rows:
+            if len(raw) != width:
+                raise ProtocolError(f"DataRow has {len(raw)} columns but RowDescription announced {width}")
+        if head.decode_failed:
+            return None
+        rows: list[tuple[object, ...]] = []
+        try:
+            for raw in raw_rows:
+                rows.append(tuple([None if v is None else dec(v) for dec, v in zip(decoders, raw)]))
+        except (ValueError, ArithmeticError, IndexError, struct.error) as exc:
+            head.decode_failed = True
+            return ev.DecodeFailed(*self._failed_column(head, raw), str(exc))
+        return ev.Rows(rows)
+
+    @staticmethod
+    def _failed_column(head: _Pending, raw: tuple[bytes | None, ...]) -> tuple[str, int]:
+        for column, dec, value in zip(head.columns, head.decoders, raw):
+            if value is None:
+                continue
+            try:
+                dec(value)
+            except (ValueError, ArithmeticError, IndexError, struct.error):
+                return column.name, column.type_oid
+        return "?", 0
+
+
+def _column(fd: b.FieldDescription, fmt: int) -> ev.Column:
+    return ev.Column(fd.name, fd.table_oid, fd.column_number, fd.type_oid, fd.type_size, fd.type_modifier, fmt)
+
+
+def _is_fatal(fields: ev.Notice) -> bool:
+    severity = fields.severity_nonlocalized or fields.severity
+    return severity in ("FATAL", "PANIC")
