@@ -90,6 +90,8 @@ class Client:
         clock: Callable[[], float] = time.monotonic,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     ) -> None:
+        if password is not None and "\0" in password:
+            raise InterfaceError("the password contains a NUL character, which PostgreSQL cannot receive")
         self.user = user
         self._password = password
         self._clock = clock
@@ -147,7 +149,7 @@ class Client:
     def receive_data(self, data: bytes) -> None:
         """Add bytes received from the server; b"" means the server closed the connection (EOF)."""
         if self._error is not None:
-            raise ProtocolError(str(self._error))
+            raise type(self._error)(*self._error.args)
         if self._phase is Phase.CLOSED:
             return
         if not data:
@@ -162,7 +164,7 @@ class Client:
             ProtocolError: the server's bytes broke the protocol; the client is failed from then on.
         """
         if self._error is not None:
-            raise ProtocolError(str(self._error))
+            raise type(self._error)(*self._error.args)
         try:
             while self._phase is not Phase.CLOSED:
                 pending = self._pending
@@ -244,6 +246,38 @@ class Client:
         )
         if sync:
             self.sync()
+
+    def execute_prepared_many(self, name: str, args_seq: Sequence[Sequence[object]]) -> None:
+        """Queue Bind and Execute of statement `name` once per argument tuple, then one Sync.
+
+        Every tuple is encoded before anything is queued, so a bad argument leaves nothing half-sent.
+
+        Raises:
+            InterfaceError: the statement is not prepared, or an argument count is wrong.
+            ArgumentError: an argument cannot be encoded for its parameter's type.
+        """
+        self._check_can_send()
+        st = self._statements.get(name)
+        if st is None:
+            raise InterfaceError(f"statement {name!r} is not prepared on this connection")
+        formats = [fmt for fmt, _ in st.encoders]
+        result_formats = [c.format for c in st.columns]
+        rows = [tuple(args) for args in args_seq]
+        encoded = []
+        for number, args in enumerate(rows, 1):
+            try:
+                encoded.append(self._encode_args(st, args))
+            except InterfaceError as exc:
+                raise type(exc)(f"row {number}: {exc}") from exc
+        execute = f.execute("", 0)
+        self._out.extend(f.bind("", name, formats, values, result_formats) + execute for values in encoded)
+        now = self._clock()
+        for args in rows:
+            self._pending.append(_Pending(Step.BIND, st.query, args, now, statement=name))
+            self._pending.append(
+                _Pending(Step.EXECUTE, st.query, args, now, statement=name, decoders=st.decoders, columns=st.columns)
+            )
+        self.sync()
 
     def extended_query(self, text: str, args: Sequence[object] = (), *, sync: bool = True) -> None:
         """Queue a one-shot extended query: unnamed Parse, Bind, Describe, Execute (and Sync).
@@ -447,8 +481,9 @@ class Client:
         if isinstance(message, b.RowDescription):
             return self._on_row_description(head, message)
         if isinstance(message, b.DataRow):
-            # Only reached when the fast path declined (e.g. a malformed length): parse strictly.
-            return self._decode_rows(head, [message.values])
+            # The fast path takes every well-framed DataRow in a row step; a DataRow elsewhere is
+            # refused by the STEPS table before it gets here.
+            raise AssertionError("DataRow bypassed the fast path")
         if isinstance(message, b.ReadyForQuery):
             self.transaction_status = message.transaction_status
             return ev.ReadyForQuery(message.transaction_status)
@@ -510,68 +545,91 @@ class Client:
     # -- the DataRow hot path ------------------------------------------------------------------------
 
     def _maybe_rows(self, head: _Pending) -> ev.Event | None:
-        """Decode every whole DataRow at the front of the buffer, in place; None if there is none."""
+        """Decode every whole DataRow at the front of the buffer, in place, in one pass.
+
+        Stops before a malformed row or a value that fails to decode, so the rows before it are
+        emitted first however the bytes were chunked; the next call then reports the bad row.
+        """
         buf = self._buffer
         data, pos = buf.data, buf.pos
         end = len(data)
         limit = buf.max_message_size
-        raw_rows: list[tuple[bytes | None, ...]] = []
+        skip = head.decode_failed
+        decoders = head.decoders
+        width = len(decoders)
+        rows: list[tuple[object, ...]] = []
         while end - pos >= 5 and data[pos] == _DATA_ROW:
             (length,) = _I32(data, pos + 1)
             stop = pos + 1 + length
             if length < 6 or length > limit or stop > end:
                 break  # incomplete, or malformed: the general path waits or reports it
-            (count,) = _I16(data, pos + 5)
-            p = pos + 7
-            values: list[bytes | None] = []
-            for _ in range(count):
-                if p + 4 > stop:
-                    raise ProtocolError(f"DataRow is cut short: {count} values announced in {length - 4} bytes")
-                (n,) = _I32(data, p)
-                p += 4
-                if n == -1:
-                    values.append(None)
-                    continue
-                if n < 0 or p + n > stop:
-                    raise ProtocolError(f"DataRow value of {n} bytes at byte {p - pos} runs past the message's end")
-                values.append(data[p : p + n])
-                p += n
-            if p != stop:
-                raise ProtocolError(f"DataRow has {stop - p} unexpected trailing bytes")
-            raw_rows.append(tuple(values))
+            try:
+                row = _decode_row(data, pos, stop, width, None if skip else decoders)
+            except ProtocolError:
+                if rows:
+                    break
+                raise
+            except _DECODE_ERRORS as exc:
+                if rows:
+                    break
+                head.decode_failed = True
+                buf.pos = stop
+                column = head.columns[_failed_column(data, pos, stop, decoders)]
+                return ev.DecodeFailed(column.name, column.type_oid, str(exc) or type(exc).__name__)
+            if not skip:
+                rows.append(row)
             pos = stop
         buf.pos = pos
-        if not raw_rows:
-            return None
-        return self._decode_rows(head, raw_rows)
+        return ev.Rows(rows) if rows else None
 
-    def _decode_rows(self, head: _Pending, raw_rows: list[tuple[bytes | None, ...]]) -> ev.Event | None:
-        decoders = head.decoders
-        width = len(decoders)
-        for raw in raw_rows:
-            if len(raw) != width:
-                raise ProtocolError(f"DataRow has {len(raw)} columns but RowDescription announced {width}")
-        if head.decode_failed:
-            return None
-        rows: list[tuple[object, ...]] = []
-        try:
-            for raw in raw_rows:
-                rows.append(tuple([None if v is None else dec(v) for dec, v in zip(decoders, raw)]))
-        except (ValueError, ArithmeticError, IndexError, struct.error) as exc:
-            head.decode_failed = True
-            return ev.DecodeFailed(*self._failed_column(head, raw), str(exc))
-        return ev.Rows(rows)
 
-    @staticmethod
-    def _failed_column(head: _Pending, raw: tuple[bytes | None, ...]) -> tuple[str, int]:
-        for column, dec, value in zip(head.columns, head.decoders, raw):
-            if value is None:
-                continue
+#: What a value decoder raises for bytes it cannot turn into a Python value.
+_DECODE_ERRORS = (ValueError, ArithmeticError, IndexError, struct.error)
+
+
+def _decode_row(
+    data: bytes, pos: int, stop: int, width: int, decoders: tuple[Decoder, ...] | None
+) -> tuple[object, ...]:
+    """The values of the DataRow in data[pos:stop] (type byte included); ProtocolError if malformed.
+
+    With `decoders` None the values are only framed, not decoded (the rest of a failed result).
+    """
+    (count,) = _I16(data, pos + 5)
+    if count != width:
+        raise ProtocolError(f"DataRow has {count} columns but RowDescription announced {width}")
+    p = pos + 7
+    values: list[object] = []
+    append = values.append
+    for decode in decoders if decoders is not None else (None,) * width:
+        if p + 4 > stop:
+            raise ProtocolError(f"DataRow is cut short: {count} values announced in {stop - pos - 5} bytes")
+        (n,) = _I32(data, p)
+        p += 4
+        if n == -1:
+            append(None)
+            continue
+        if n < 0 or p + n > stop:
+            raise ProtocolError(f"DataRow value of {n} bytes at byte {p - pos - 1} runs past the message's end")
+        append(None if decode is None else decode(data[p : p + n]))
+        p += n
+    if p != stop:
+        raise ProtocolError(f"DataRow has {stop - p} unexpected trailing bytes")
+    return tuple(values)
+
+
+def _failed_column(data: bytes, pos: int, stop: int, decoders: tuple[Decoder, ...]) -> int:
+    """The position of the first value of a (well-framed) DataRow that its decoder rejects."""
+    p = pos + 7
+    for i, decode in enumerate(decoders):
+        (n,) = _I32(data, p)
+        p += 4
+        if n >= 0:
             try:
-                dec(value)
-            except (ValueError, ArithmeticError, IndexError, struct.error):
-                return column.name, column.type_oid
-        return "?", 0
+                decode(data[p : p + n])
+            except _DECODE_ERRORS:
+                return i
+            p += n
+    return 0
 
 
 def _column(fd: b.FieldDescription, fmt: int) -> ev.Column:

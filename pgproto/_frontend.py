@@ -28,8 +28,18 @@ def _cstring(text: str, what: str) -> bytes:
     return data + b"\0"
 
 
+def _pack(fmt: str, what: str, *values: int) -> bytes:
+    """struct.pack, refusing with InterfaceError what the message's integer fields cannot hold."""
+    try:
+        return struct.pack(fmt, *values)
+    except struct.error as exc:
+        raise InterfaceError(f"{what} out of range: {values!r:.80} ({exc})") from exc
+
+
 def startup_message(params: Mapping[str, str]) -> bytes:
     """StartupMessage: protocol version 3.0 and the session parameters (user is required)."""
+    if "" in params:  # an empty name would end the parameter list early (docs §55.7, StartupMessage)
+        raise InterfaceError("a startup parameter name cannot be empty")
     body = _I32.pack(PROTOCOL_VERSION) + b"".join(
         _cstring(key, "startup parameter name") + _cstring(value, f"startup parameter {key}")
         for key, value in params.items()
@@ -76,7 +86,7 @@ def parse(statement: str, text: str, parameter_oids: Sequence[int] = ()) -> byte
         b"P",
         _cstring(statement, "statement name")
         + _cstring(text, "query")
-        + struct.pack(f"!h{len(parameter_oids)}I", len(parameter_oids), *parameter_oids),
+        + _pack(f"!h{len(parameter_oids)}I", "Parse parameter types", len(parameter_oids), *parameter_oids),
     )
 
 
@@ -91,16 +101,16 @@ def bind(
     parts = [
         _cstring(portal, "portal name"),
         _cstring(statement, "statement name"),
-        struct.pack(f"!h{len(parameter_formats)}h", len(parameter_formats), *parameter_formats),
-        struct.pack("!h", len(values)),
+        _pack(f"!h{len(parameter_formats)}h", "Bind parameter formats", len(parameter_formats), *parameter_formats),
+        _pack("!h", "Bind parameter count", len(values)),
     ]
     for value in values:
         if value is None:
             parts.append(_NULL)
         else:
-            parts.append(_I32.pack(len(value)))
+            parts.append(_pack("!i", "Bind parameter size", len(value)))
             parts.append(value)
-    parts.append(struct.pack(f"!h{len(result_formats)}h", len(result_formats), *result_formats))
+    parts.append(_pack(f"!h{len(result_formats)}h", "Bind result formats", len(result_formats), *result_formats))
     return _message(b"B", b"".join(parts))
 
 
@@ -116,7 +126,7 @@ def describe_portal(portal: str) -> bytes:
 
 def execute(portal: str, max_rows: int = 0) -> bytes:
     """Execute a portal, returning at most `max_rows` rows (0: all)."""
-    return _message(b"E", _cstring(portal, "portal name") + _I32.pack(max_rows))
+    return _message(b"E", _cstring(portal, "portal name") + _pack("!i", "Execute max_rows", max_rows))
 
 
 def sync() -> bytes:

@@ -1,0 +1,547 @@
+"""Client conversations with the extended query protocol: prepare, execute, pipelines, errors, close."""
+
+from __future__ import annotations
+
+import pytest
+
+from pgproto import ArgumentError, Client, InterfaceError
+from pgproto import events as ev
+from pgproto._types import result_format
+
+from .helpers import (
+    BIND_COMPLETE,
+    CLOSE_COMPLETE,
+    EMPTY_QUERY_RESPONSE,
+    FLUSH,
+    INT4,
+    INT8,
+    NO_DATA,
+    PARSE_COMPLETE,
+    PORTAL_SUSPENDED,
+    SYNC,
+    TEXT,
+    Field,
+    command_complete,
+    complete,
+    cstr,
+    data_row,
+    drain,
+    error_notice,
+    error_response,
+    events_for,
+    failed,
+    feed,
+    i16,
+    i32,
+    int4_value,
+    msg,
+    notice_response,
+    parameter_description,
+    ready,
+    ready_client,
+    row_description,
+    u32,
+)
+
+ADD = "SELECT $1::int4 + $2::int4 AS sum"
+SUM = Field("sum", INT4, type_size=4)
+
+
+# -- client messages, as the server reads them -----------------------------------------------------------
+
+
+def parse_message(name: str, text: str, oids: tuple[int, ...] = ()) -> bytes:
+    return msg(b"P", cstr(name) + cstr(text) + i16(len(oids)) + b"".join(u32(o) for o in oids))
+
+
+def describe_statement(name: str) -> bytes:
+    return msg(b"D", b"S" + cstr(name))
+
+
+def describe_portal(name: str) -> bytes:
+    return msg(b"D", b"P" + cstr(name))
+
+
+def bind_message(
+    statement: str, formats: tuple[int, ...], values: tuple[bytes | None, ...], result_formats: tuple[int, ...]
+) -> bytes:
+    body = cstr("") + cstr(statement) + i16(len(formats)) + b"".join(i16(f) for f in formats)
+    body += i16(len(values)) + b"".join(i32(-1) if v is None else i32(len(v)) + v for v in values)
+    body += i16(len(result_formats)) + b"".join(i16(f) for f in result_formats)
+    return msg(b"B", body)
+
+
+def execute_message(max_rows: int = 0) -> bytes:
+    return msg(b"E", cstr("") + i32(max_rows))
+
+
+def close_message(name: str) -> bytes:
+    return msg(b"C", b"S" + cstr(name))
+
+
+PREPARE_ADD = PARSE_COMPLETE + parameter_description(INT4, INT4) + row_description(SUM) + ready()
+ADD_PREPARED = ev.StatementPrepared("add", ADD, (INT4, INT4), (SUM.column(result_format(INT4)),))
+
+
+def prepared(clear: bool = True) -> Client:
+    """A ready client on which statement "add" is prepared."""
+    client = ready_client()
+    client.prepare("add", ADD)
+    assert feed(client, PREPARE_ADD) == [ADD_PREPARED, ev.ReadyForQuery("I")]
+    if clear:
+        client.data_to_send()
+    return client
+
+
+def test_prepare() -> None:
+    def make() -> Client:
+        client = ready_client()
+        client.prepare("add", ADD)
+        return client
+
+    conversation = events_for(make, PREPARE_ADD)
+    assert conversation.events == [ADD_PREPARED, ev.ReadyForQuery("I")]
+    assert conversation.sent == parse_message("add", ADD) + describe_statement("add") + SYNC
+    client = conversation.client
+    assert client is not None
+    assert client.statement("add") == ADD_PREPARED
+    assert client.statement("other") is None
+    assert client.is_idle
+
+
+def test_prepare_chooses_each_column_format() -> None:
+    # A statement's RowDescription says format 0; the client picks the format it will ask for in Bind.
+    columns = (Field("i", INT4), Field("t", TEXT), Field("b", INT8), Field("x", 600))  # 600: point, no codec
+    q = "SELECT i, t, b, x FROM t WHERE i = $1 AND t = $2"
+
+    def make() -> Client:
+        client = ready_client()
+        client.prepare("s", q, [INT4])
+        return client
+
+    server = PARSE_COMPLETE + parameter_description(INT4, TEXT) + row_description(*columns) + ready()
+    conversation = events_for(make, server)
+    assert conversation.events == [
+        ev.StatementPrepared("s", q, (INT4, TEXT), tuple(c.column(result_format(c.type_oid)) for c in columns)),
+        ev.ReadyForQuery("I"),
+    ]
+    assert conversation.sent == parse_message("s", q, (INT4,)) + describe_statement("s") + SYNC
+
+
+def test_prepare_without_result_columns() -> None:
+    q = "INSERT INTO t VALUES ($1)"
+
+    def make() -> Client:
+        client = ready_client()
+        client.prepare("ins", q)
+        return client
+
+    conversation = events_for(make, PARSE_COMPLETE + parameter_description(TEXT) + NO_DATA + ready())
+    assert conversation.events == [ev.StatementPrepared("ins", q, (TEXT,), ()), ev.ReadyForQuery("I")]
+
+
+def test_prepare_error() -> None:
+    def make() -> Client:
+        client = ready_client()
+        client.prepare("bad", "SELEC 1")
+        return client
+
+    conversation = events_for(make, error_response("ERROR", "42601", "syntax error") + ready())
+    assert conversation.events == [
+        failed(error_notice("ERROR", "42601", "syntax error"), "SELEC 1"),
+        ev.ReadyForQuery("I"),
+    ]
+    client = conversation.client
+    assert client is not None and client.is_idle
+    assert client.statement("bad") is None
+    with pytest.raises(InterfaceError, match="'bad' is not prepared"):
+        client.execute_prepared("bad")
+
+
+def test_prepare_without_sync_then_flush() -> None:
+    client = ready_client()
+    client.prepare("add", ADD, sync=False)
+    client.flush()
+    assert client.data_to_send() == parse_message("add", ADD) + describe_statement("add") + FLUSH
+    assert feed(client, PARSE_COMPLETE + parameter_description(INT4, INT4) + row_description(SUM)) == [ADD_PREPARED]
+    assert client.statement("add") == ADD_PREPARED
+    assert client.is_idle
+    client.sync()
+    assert client.data_to_send() == SYNC
+    assert feed(client, ready()) == [ev.ReadyForQuery("I")]
+
+
+def test_execute_prepared_with_binary_int4_values() -> None:
+    def make() -> Client:
+        client = prepared()
+        client.execute_prepared("add", [1, 2])
+        return client
+
+    server = BIND_COMPLETE + data_row(int4_value(3)) + command_complete("SELECT 1") + ready()
+    conversation = events_for(make, server)
+    assert conversation.events == [ev.Rows([(3,)]), complete("SELECT 1", ADD, (1, 2)), ev.ReadyForQuery("I")]
+    assert conversation.sent == (
+        bind_message("add", (1, 1), (b"\0\0\0\1", b"\0\0\0\2"), (result_format(INT4),)) + execute_message() + SYNC
+    )
+
+
+def test_execute_prepared_with_null_and_negative() -> None:
+    client = prepared()
+    client.execute_prepared("add", [None, -1])
+    assert client.data_to_send() == (
+        bind_message("add", (1, 1), (None, b"\xff\xff\xff\xff"), (result_format(INT4),)) + execute_message() + SYNC
+    )
+    events = feed(client, BIND_COMPLETE + data_row(None) + command_complete("SELECT 1") + ready())
+    assert events == [ev.Rows([(None,)]), complete("SELECT 1", ADD, (None, -1)), ev.ReadyForQuery("I")]
+
+
+def test_execute_prepared_refuses_bad_arguments() -> None:
+    client = prepared()
+    with pytest.raises(InterfaceError, match="expects 2 arguments, got 1"):
+        client.execute_prepared("add", [1])
+    with pytest.raises(ArgumentError, match=r"\$2"):
+        client.execute_prepared("add", [1, 2**40])
+    with pytest.raises(ArgumentError, match=r"\$1"):
+        client.execute_prepared("add", ["one", 2])
+    with pytest.raises(InterfaceError, match="'nope' is not prepared"):
+        client.execute_prepared("nope", [])
+    with pytest.raises(InterfaceError, match="max_rows out of range"):
+        client.execute_prepared("add", [1, 2], max_rows=2**31)
+    assert client.data_to_send() == b""
+    assert client.is_idle
+
+
+def test_pipeline_of_executes_before_one_sync() -> None:
+    def make() -> Client:
+        client = prepared()
+        client.execute_prepared("add", [1, 2], sync=False)
+        client.execute_prepared("add", [3, 4], sync=False)
+        client.execute_prepared("add", [5, 6])
+        return client
+
+    server = (
+        BIND_COMPLETE + data_row(int4_value(3)) + command_complete("SELECT 1")
+        + BIND_COMPLETE + data_row(int4_value(7)) + command_complete("SELECT 1")
+        + BIND_COMPLETE + data_row(int4_value(11)) + command_complete("SELECT 1")
+        + ready()
+    )  # fmt: skip
+    conversation = events_for(make, server)
+    assert conversation.events == [
+        ev.Rows([(3,)]),
+        complete("SELECT 1", ADD, (1, 2)),
+        ev.Rows([(7,)]),
+        complete("SELECT 1", ADD, (3, 4)),
+        ev.Rows([(11,)]),
+        complete("SELECT 1", ADD, (5, 6)),
+        ev.ReadyForQuery("I"),
+    ]
+    formats = (result_format(INT4),)
+    assert conversation.sent == (
+        bind_message("add", (1, 1), (i32(1), i32(2)), formats) + execute_message()
+        + bind_message("add", (1, 1), (i32(3), i32(4)), formats) + execute_message()
+        + bind_message("add", (1, 1), (i32(5), i32(6)), formats) + execute_message()
+        + SYNC
+    )  # fmt: skip
+
+
+OVERFLOW = error_notice("ERROR", "22003", "integer out of range")
+
+
+def test_execute_prepared_many() -> None:
+    def make() -> Client:
+        client = prepared()
+        client.execute_prepared_many("add", [(1, 2), (3, 4)])
+        return client
+
+    server = (
+        BIND_COMPLETE + command_complete("SELECT 1") + BIND_COMPLETE + data_row(int4_value(7))
+        + command_complete("SELECT 1") + ready()
+    )  # fmt: skip
+    conversation = events_for(make, server)
+    assert conversation.events == [
+        complete("SELECT 1", ADD, (1, 2)),
+        ev.Rows([(7,)]),
+        complete("SELECT 1", ADD, (3, 4)),
+        ev.ReadyForQuery("I"),
+    ]
+    formats = (result_format(INT4),)
+    assert conversation.sent == (
+        bind_message("add", (1, 1), (i32(1), i32(2)), formats) + execute_message()
+        + bind_message("add", (1, 1), (i32(3), i32(4)), formats) + execute_message()
+        + SYNC
+    )  # fmt: skip
+
+
+def test_execute_prepared_many_queues_nothing_when_a_row_is_bad() -> None:
+    client = prepared()
+    with pytest.raises(ArgumentError, match="row 2"):
+        client.execute_prepared_many("add", [(1, 2), (3, "four")])
+    with pytest.raises(InterfaceError, match="row 1"):
+        client.execute_prepared_many("add", [(1,)])
+    assert client.data_to_send() == b""
+    assert client.is_idle
+
+
+def test_error_in_the_first_of_a_pipeline_skips_the_rest() -> None:
+    def make() -> Client:
+        client = prepared()
+        client.execute_prepared("add", [2**31 - 1, 1], sync=False)
+        client.execute_prepared("add", [3, 4], sync=False)
+        client.execute_prepared("add", [5, 6])
+        client.execute_prepared("add", [7, 8])  # after the Sync: runs
+        return client
+
+    server = (
+        BIND_COMPLETE
+        + error_response("ERROR", "22003", "integer out of range")
+        + ready()
+        + BIND_COMPLETE
+        + data_row(int4_value(15))
+        + command_complete("SELECT 1")
+        + ready()
+    )
+    conversation = events_for(make, server)
+    assert conversation.events == [
+        failed(OVERFLOW, ADD, (2**31 - 1, 1)),
+        ev.ReadyForQuery("I"),
+        ev.Rows([(15,)]),
+        complete("SELECT 1", ADD, (7, 8)),
+        ev.ReadyForQuery("I"),
+    ]
+    assert conversation.client is not None and conversation.client.is_idle
+
+
+def test_error_while_binding_in_a_pipeline() -> None:
+    def make() -> Client:
+        client = prepared()
+        client.execute_prepared("add", [1, 2], sync=False)
+        client.execute_prepared("add", [3, 4])
+        return client
+
+    error = error_response("ERROR", "22P02", "invalid input")
+    conversation = events_for(make, error + ready())
+    assert conversation.events == [
+        failed(error_notice("ERROR", "22P02", "invalid input"), ADD, (1, 2)),
+        ev.ReadyForQuery("I"),
+    ]
+
+
+def test_error_in_a_prepare_pipelined_with_its_execute_forgets_the_statement() -> None:
+    client = ready_client()
+    client.prepare("s", "SELEC 1", sync=False)
+    client.sync()
+    events = feed(client, error_response("ERROR", "42601", "syntax error") + ready())
+    assert events == [failed(error_notice("ERROR", "42601", "syntax error"), "SELEC 1"), ev.ReadyForQuery("I")]
+    assert client.statement("s") is None
+
+
+def test_notice_during_execute() -> None:
+    def make() -> Client:
+        client = prepared()
+        client.execute_prepared("add", [1, 2])
+        return client
+
+    server = (
+        BIND_COMPLETE
+        + notice_response("WARNING", "01000", "w")
+        + data_row(int4_value(3))
+        + notice_response("NOTICE", "00000", "n")
+        + command_complete("SELECT 1")
+        + ready()
+    )
+    conversation = events_for(make, server)
+    assert conversation.events == [
+        error_notice("WARNING", "01000", "w"),
+        ev.Rows([(3,)]),
+        error_notice("NOTICE", "00000", "n"),
+        complete("SELECT 1", ADD, (1, 2)),
+        ev.ReadyForQuery("I"),
+    ]
+
+
+def test_extended_query_unnamed_statement() -> None:
+    q = "SELECT $1::int4 + 1 AS sum"
+
+    def make() -> Client:
+        client = ready_client()
+        client.extended_query(q, [41])
+        return client
+
+    server = (
+        PARSE_COMPLETE + BIND_COMPLETE + row_description(SUM) + data_row(b"42") + command_complete("SELECT 1") + ready()
+    )
+    conversation = events_for(make, server)
+    assert conversation.events == [
+        ev.RowDescription((SUM.column(),)),
+        ev.Rows([(42,)]),
+        complete("SELECT 1", q, (41,)),
+        ev.ReadyForQuery("I"),
+    ]
+    assert conversation.sent == (
+        parse_message("", q, (INT8,))
+        + bind_message("", (0,), (b"41",), (0,))
+        + describe_portal("")
+        + execute_message()
+        + SYNC
+    )
+    assert conversation.client is not None and conversation.client.statement("") is None
+
+
+def test_extended_query_without_rows() -> None:
+    q = "INSERT INTO t VALUES ($1)"
+
+    def make() -> Client:
+        client = ready_client()
+        client.extended_query(q, ["x"])
+        return client
+
+    conversation = events_for(make, PARSE_COMPLETE + BIND_COMPLETE + NO_DATA + command_complete("INSERT 0 1") + ready())
+    assert conversation.events == [complete("INSERT 0 1", q, ("x",)), ev.ReadyForQuery("I")]
+    assert conversation.sent == (
+        parse_message("", q, (0,))
+        + bind_message("", (0,), (b"x",), (0,))
+        + describe_portal("")
+        + execute_message()
+        + SYNC
+    )
+
+
+def test_extended_query_empty() -> None:
+    def make() -> Client:
+        client = ready_client()
+        client.extended_query("")
+        return client
+
+    conversation = events_for(make, PARSE_COMPLETE + BIND_COMPLETE + NO_DATA + EMPTY_QUERY_RESPONSE + ready())
+    assert conversation.events == [complete("", ""), ev.ReadyForQuery("I")]
+
+
+def test_extended_query_error_then_the_next_works() -> None:
+    def make() -> Client:
+        client = ready_client()
+        client.extended_query("SELECT nope")
+        client.extended_query("SELECT 1 AS sum")
+        return client
+
+    server = (
+        error_response("ERROR", "42703", 'column "nope" does not exist')
+        + ready()
+        + PARSE_COMPLETE
+        + BIND_COMPLETE
+        + row_description(SUM)
+        + data_row(b"1")
+        + command_complete("SELECT 1")
+        + ready()
+    )
+    conversation = events_for(make, server)
+    assert conversation.events == [
+        failed(error_notice("ERROR", "42703", 'column "nope" does not exist'), "SELECT nope"),
+        ev.ReadyForQuery("I"),
+        ev.RowDescription((SUM.column(),)),
+        ev.Rows([(1,)]),
+        complete("SELECT 1", "SELECT 1 AS sum"),
+        ev.ReadyForQuery("I"),
+    ]
+
+
+def test_extended_query_refuses_an_unencodable_argument() -> None:
+    client = ready_client()
+    with pytest.raises(ArgumentError, match="invalid query argument"):
+        client.extended_query("SELECT $1", [object()])
+    assert client.data_to_send() == b"" and client.is_idle
+
+
+def test_close_statement() -> None:
+    def make() -> Client:
+        client = prepared()
+        client.close_statement("add")
+        return client
+
+    conversation = events_for(make, CLOSE_COMPLETE + ready())
+    assert conversation.events == [ev.StatementClosed("add"), ev.ReadyForQuery("I")]
+    assert conversation.sent == close_message("add") + SYNC
+    client = conversation.client
+    assert client is not None
+    assert client.statement("add") is None
+    with pytest.raises(InterfaceError, match="not prepared"):
+        client.execute_prepared("add", [1, 2])
+
+
+def test_portal_suspended_with_max_rows() -> None:
+    def make() -> Client:
+        client = prepared()
+        client.execute_prepared("add", [1, 2], max_rows=2)
+        return client
+
+    server = BIND_COMPLETE + data_row(int4_value(3)) + data_row(int4_value(4)) + PORTAL_SUSPENDED + ready()
+    conversation = events_for(make, server)
+    assert conversation.events == [
+        ev.Rows([(3,), (4,)]),
+        ev.PortalSuspended(ADD, (1, 2), 0.0),
+        ev.ReadyForQuery("I"),
+    ]
+    assert conversation.sent == (
+        bind_message("add", (1, 1), (i32(1), i32(2)), (result_format(INT4),)) + execute_message(2) + SYNC
+    )
+
+
+def test_decode_failure_in_an_execute() -> None:
+    # The portal's RowDescription says binary, so a 3-byte int4 is a value the decoder must refuse.
+    binary = Field("a", INT4, format=1)
+
+    def make() -> Client:
+        client = ready_client()
+        client.extended_query("SELECT a")
+        client.extended_query("SELECT a")
+        return client
+
+    server = (
+        PARSE_COMPLETE + BIND_COMPLETE + row_description(binary)
+        + data_row(b"\0\0\1") + data_row(b"\0\0\0\2") + command_complete("SELECT 2") + ready()
+        + PARSE_COMPLETE + BIND_COMPLETE + row_description(binary)
+        + data_row(b"\0\0\0\5") + command_complete("SELECT 1") + ready()
+    )  # fmt: skip
+    conversation = events_for(make, server)
+    events = conversation.events
+    assert [type(e) for e in events] == [
+        ev.RowDescription, ev.DecodeFailed, ev.QueryComplete, ev.ReadyForQuery,
+        ev.RowDescription, ev.Rows, ev.QueryComplete, ev.ReadyForQuery,
+    ]  # fmt: skip
+    assert isinstance(events[1], ev.DecodeFailed)
+    assert (events[1].column, events[1].type_oid) == ("a", INT4)
+    assert events[2] == complete("SELECT 2", "SELECT a")
+    assert events[5] == ev.Rows([(5,)])
+
+
+def test_requests_are_answered_in_order_across_kinds() -> None:
+    def make() -> Client:
+        client = prepared()
+        client.query("SELECT 1 AS sum")
+        client.execute_prepared("add", [1, 1])
+        client.close_statement("add")
+        return client
+
+    server = (
+        row_description(SUM) + data_row(b"1") + command_complete("SELECT 1") + ready()
+        + BIND_COMPLETE + data_row(int4_value(2)) + command_complete("SELECT 1") + ready()
+        + CLOSE_COMPLETE + ready()
+    )  # fmt: skip
+    conversation = events_for(make, server)
+    assert conversation.events == [
+        ev.RowDescription((SUM.column(),)),
+        ev.Rows([(1,)]),
+        complete("SELECT 1", "SELECT 1 AS sum"),
+        ev.ReadyForQuery("I"),
+        ev.Rows([(2,)]),
+        complete("SELECT 1", ADD, (1, 1)),
+        ev.ReadyForQuery("I"),
+        ev.StatementClosed("add"),
+        ev.ReadyForQuery("I"),
+    ]
+
+
+def test_drain_is_empty_before_the_answer() -> None:
+    client = prepared()
+    client.execute_prepared("add", [1, 2])
+    assert drain(client) == []
+    assert not client.is_idle
