@@ -1,0 +1,119 @@
+"""Turn the core's events into callback calls and request results; log a failing callback and go on.
+
+The one isinstance ladder over events, written once for both drivers. No I/O: the driver supplies what
+to do with a notification (queue it for its dispatcher) and with the end of the session.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+
+from .. import events as ev
+from ..errors import ConnectionDoesNotExistError, PostgresError
+from ._listeners import Listeners
+from ._results import Request
+
+logger = logging.getLogger("pgproto")
+
+
+def call_safely(callback: Callable[..., object], *args: object) -> object:
+    """Call `callback`; if it raises, log the traceback at ERROR on logger `pgproto` and return None."""
+    try:
+        return callback(*args)
+    except Exception:
+        logger.exception("callback %r raised; the connection goes on", callback)
+        return None
+
+
+def log_notice(listeners: Listeners, notice: ev.Notice) -> None:
+    """Deliver a notice to every log listener now (they are plain functions)."""
+    for callback in listeners.log_listeners:
+        call_safely(callback, notice)
+
+
+def log_query(listeners: Listeners, query: str, args: tuple[object, ...], duration: float) -> None:
+    """Report one executed query to every query logger."""
+    for callback in listeners.query_loggers:
+        call_safely(callback, query, args, duration)
+
+
+class Router:
+    """Routes each event: notices to log listeners, notifications and termination to the driver's
+    hooks, everything else to the oldest request in flight, which ReadyForQuery completes.
+
+    Args:
+        listeners: the connection's registry.
+        on_notification: queue a notification for dispatch (the driver decides how callbacks run).
+        on_terminated: the session ended (server error as a Notice, or None for a closed socket).
+    """
+
+    def __init__(
+        self,
+        listeners: Listeners,
+        on_notification: Callable[[ev.Notification], None],
+        on_terminated: Callable[[ev.Notice | None], None],
+    ) -> None:
+        self.listeners = listeners
+        self.requests: deque[Request] = deque()
+        self._on_notification = on_notification
+        self._on_terminated = on_terminated
+
+    def route(self, event: ev.Event) -> None:
+        """Handle one event from `Client.next_event()`."""
+        match event:
+            case ev.Rows():  # the hot path first
+                self.requests[0].rows.extend(event.rows)
+            case ev.Notification():
+                self._on_notification(event)
+            case ev.Notice():
+                log_notice(self.listeners, event)
+            case ev.ReadyForQuery():
+                self.requests.popleft().finish()
+            case ev.Terminated():
+                self._on_terminated(event.reason)
+            case ev.ParameterStatus() | ev.BackendKeyData() | ev.Authenticated() | ev.ProtocolVersionNegotiated():
+                pass  # about the session itself: the Client keeps what they say
+            case _:
+                if self.requests:
+                    self.requests[0].feed(event)
+
+    def fail_all(self, error: BaseException) -> None:
+        """End every request in flight with `error` (the connection is gone)."""
+        while self.requests:
+            self.requests.popleft().fail(error)
+
+
+
+def startup_finished(event: ev.Event) -> bool:
+    """During startup: True at the first ReadyForQuery; a Terminated event raises why.
+
+    Raises:
+        PostgresError: the server refused the session (wrong password, unknown database, ...).
+        ConnectionDoesNotExistError: the server closed the connection without saying why.
+    """
+    if isinstance(event, ev.Terminated):
+        if event.reason is not None:
+            raise PostgresError.from_notice(event.reason)
+        raise ConnectionDoesNotExistError("the server closed the connection during startup")
+    return isinstance(event, ev.ReadyForQuery)
+
+
+class NotificationSink:
+    """A channel callback that wants the whole Notification (pid too): what `notifications()` registers."""
+
+    __slots__ = ("push",)
+
+    def __init__(self, push: Callable[[ev.Notification], object]) -> None:
+        self.push = push
+
+    def __call__(self, channel: str, payload: str) -> None:  # pragma: no cover - never called this way
+        raise TypeError("a NotificationSink is fed by deliver()")
+
+
+def deliver(callback: Callable[[str, str], object], notification: ev.Notification) -> object:
+    """Call one channel callback for `notification` (logging a raise); its awaitable if it returned one."""
+    if isinstance(callback, NotificationSink):
+        return call_safely(callback.push, notification)
+    return call_safely(callback, notification.channel, notification.payload)

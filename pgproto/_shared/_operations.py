@@ -1,0 +1,167 @@
+"""What each driver call sends and in what order, written once as generators that both drivers step.
+
+An operation queues messages on the Client and yields the `Request` that collects their answer; the
+driver sends the bytes, waits until the request is done, and resumes the generator. No I/O here.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Generator, Iterable, Sequence
+
+from .. import events as ev
+from .._client import Client
+from ..errors import PostgresError
+from ._listeners import ChannelCallback, Listeners, quote_ident
+from ._results import Record, Request, column_index
+
+#: The server refuses a cached plan whose result type changed (e.g. after ALTER TABLE): re-prepare once.
+_STALE_STATEMENT = ("0A000", "cached plan must not change result type")
+
+
+class StatementCache:
+    """Prepared statements by query text, least recently used first out.
+
+    Args:
+        max_size: how many statements to keep prepared on the server; 0 disables the cache.
+    """
+
+    def __init__(self, max_size: int = 100) -> None:
+        self.max_size = max_size
+        self._by_query: OrderedDict[str, ev.StatementPrepared] = OrderedDict()
+        self._counter = 0
+
+    def get(self, query: str) -> ev.StatementPrepared | None:
+        statement = self._by_query.get(query)
+        if statement is not None:
+            self._by_query.move_to_end(query)
+        return statement
+
+    def new_name(self) -> str:
+        if self.max_size <= 0:
+            return ""  # the unnamed statement, replaced by the next Parse
+        self._counter += 1
+        return f"__pgproto_{self._counter}"
+
+    def add(self, statement: ev.StatementPrepared) -> list[str]:
+        """Remember `statement`; the names of statements evicted to make room (to Close)."""
+        if not statement.name:
+            return []
+        self._by_query[statement.query] = statement
+        evicted = []
+        while len(self._by_query) > self.max_size:
+            _, old = self._by_query.popitem(last=False)
+            evicted.append(old.name)
+        return evicted
+
+    def discard(self, query: str) -> str | None:
+        """Forget `query`'s statement; its name, to Close, if it was cached."""
+        statement = self._by_query.pop(query, None)
+        return statement.name if statement is not None else None
+
+    def clear(self) -> None:
+        self._by_query.clear()
+
+
+class Session:
+    """The I/O-free state of one driver connection: the protocol Client, listeners, statement cache."""
+
+    def __init__(self, client: Client, listeners: Listeners, statement_cache_size: int = 100) -> None:
+        self.client = client
+        self.listeners = listeners
+        self.statements = StatementCache(statement_cache_size)
+
+
+def simple_query(session: Session, text: str) -> Generator[Request, None, Request]:
+    """Run `text` with the simple Query protocol (several `;`-separated statements allowed)."""
+    request = Request()
+    session.client.query(text)
+    yield request
+    request.raise_error()
+    return request
+
+
+def prepare(session: Session, query: str) -> Generator[Request, None, ev.StatementPrepared]:
+    """The statement for `query`: from the cache, or parsed and described by the server (one round trip)."""
+    cached = session.statements.get(query)
+    if cached is not None:
+        return cached
+    request = Request()
+    session.client.prepare(session.statements.new_name(), query)
+    yield request
+    request.raise_error()
+    statement = request.prepared
+    assert statement is not None  # a successful Describe always produced it
+    for name in session.statements.add(statement):
+        session.client.close_statement(name, sync=False)  # answered within the next request
+    return statement
+
+
+def execute(session: Session, query: str, args: Sequence[object]) -> Generator[Request, None, Request]:
+    """Run `query` with `args` as a prepared statement: its rows and command tag."""
+    for attempt in (1, 2):
+        statement = yield from prepare(session, query)
+        request = Request(statement.columns)
+        session.client.execute_prepared(statement.name, args)
+        yield request
+        if attempt == 1 and _is_stale(request.error) and session.client.transaction_status == "I":
+            _forget(session, query)
+            continue
+        request.raise_error()
+        return request
+    raise AssertionError("unreachable")
+
+
+def execute_many(
+    session: Session, query: str, args_seq: Iterable[Sequence[object]]
+) -> Generator[Request, None, Request]:
+    """Run `query` once per argument tuple, pipelined: every Bind/Execute, then one Sync.
+
+    The whole batch runs in one implicit transaction: it all happens, or (on error) none of it.
+    """
+    rows = [tuple(args) for args in args_seq]
+    statement = yield from prepare(session, query)
+    request = Request(statement.columns)
+    if not rows:
+        return request
+    session.client.execute_prepared_many(statement.name, rows)
+    yield request
+    request.raise_error()
+    return request
+
+
+def listen(session: Session, channel: str, callback: ChannelCallback) -> Generator[Request, None, None]:
+    """Register `callback`; LISTEN if it is the channel's first. A failed LISTEN registers nothing."""
+    if not session.listeners.add_listener(channel, callback):
+        return
+    try:
+        yield from simple_query(session, f"LISTEN {quote_ident(channel)}")
+    except BaseException:
+        session.listeners.remove_listener(channel, callback)
+        raise
+
+
+def unlisten(session: Session, channel: str, callback: ChannelCallback) -> Generator[Request, None, None]:
+    """Unregister `callback`; UNLISTEN if it was the channel's last."""
+    if session.listeners.remove_listener(channel, callback):
+        yield from simple_query(session, f"UNLISTEN {quote_ident(channel)}")
+
+
+def first_record(request: Request) -> Record | None:
+    """The first row as a Record, or None."""
+    request.raise_error()
+    return Record(request.rows[0], column_index(request.columns)) if request.rows else None
+
+
+def _is_stale(error: BaseException | None) -> bool:
+    return (
+        isinstance(error, PostgresError)
+        and error.sqlstate == _STALE_STATEMENT[0]
+        and _STALE_STATEMENT[1] in str(error.notice.message)
+    )
+
+
+def _forget(session: Session, query: str) -> None:
+    name = session.statements.discard(query)
+    if name:
+        session.client.close_statement(name, sync=False)

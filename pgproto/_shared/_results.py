@@ -1,0 +1,160 @@
+"""Record, and Request: one request's events folded into rows and a command tag, or an exception."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import overload
+
+from .. import events as ev
+from ..errors import InterfaceError, PostgresError
+
+
+class Record:
+    """One result row: by position (`r[0]`), by column name (`r["name"]`), and like a read-only mapping
+    (`keys()`, `values()`, `items()`, `get()`, `dict(r)`). Iterating yields the values, as asyncpg does.
+    """
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, values: tuple[object, ...], index: Mapping[str, int]) -> None:
+        self._values = values
+        self._index = index
+
+    @overload
+    def __getitem__(self, key: int | str) -> object: ...
+    @overload
+    def __getitem__(self, key: slice) -> tuple[object, ...]: ...
+    def __getitem__(self, key: int | str | slice) -> object:
+        if isinstance(key, str):
+            try:
+                return self._values[self._index[key]]
+            except KeyError:
+                raise KeyError(key) from None
+        return self._values[key]
+
+    def get(self, key: str, default: object = None) -> object:
+        """The value of column `key`, or `default` when there is no such column."""
+        position = self._index.get(key)
+        return default if position is None else self._values[position]
+
+    def keys(self) -> Iterator[str]:
+        """The column names, in order."""
+        return iter(self._index)
+
+    def values(self) -> Iterator[object]:
+        """The values, in order."""
+        return iter(self._values)
+
+    def items(self) -> Iterator[tuple[str, object]]:
+        """(column name, value) pairs, in order."""
+        return zip(self._index, self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[object]:
+        return iter(self._values)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._values
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Record):
+            return self._values == other._values
+        if isinstance(other, tuple):
+            return self._values == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._values)
+
+    def __repr__(self) -> str:
+        fields = " ".join(f"{name}={value!r}" for name, value in self.items())
+        return f"<Record {fields}>"
+
+
+def column_index(columns: tuple[ev.Column, ...]) -> dict[str, int]:
+    """Column name -> position; with duplicate names the first wins, as in asyncpg."""
+    index: dict[str, int] = {}
+    for position, column in enumerate(columns):
+        index.setdefault(column.name, position)
+    return index
+
+
+class Request:
+    """What one Sync or simple Query produced, up to its ReadyForQuery.
+
+    The driver appends it to the Router's queue when it sends the request, and waits for `done`;
+    `on_done` (if set) is called once it is.
+    """
+
+    __slots__ = (
+        "columns",
+        "command_tag",
+        "copy_in",
+        "done",
+        "error",
+        "on_done",
+        "prepared",
+        "rows",
+        "tags",
+    )
+
+    def __init__(self, columns: tuple[ev.Column, ...] = ()) -> None:
+        self.columns = columns
+        self.rows: list[tuple[object, ...]] = []
+        self.command_tag: str | None = None
+        #: Every statement's command tag, in order (several for a multi-statement Query).
+        self.tags: list[str] = []
+        self.error: BaseException | None = None
+        self.prepared: ev.StatementPrepared | None = None
+        self.copy_in: ev.CopyInResponse | None = None
+        self.done = False
+        self.on_done: Callable[[], None] | None = None
+
+    def feed(self, event: ev.Event) -> None:
+        """Fold one event of this request in."""
+        match event:
+            case ev.RowDescription():
+                if not self.rows:  # keep the first result's columns for a multi-statement Query
+                    self.columns = event.columns
+            case ev.QueryComplete():
+                self.command_tag = event.command_tag
+                self.tags.append(event.command_tag)
+            case ev.QueryFailed():
+                if self.error is None:
+                    self.error = PostgresError.from_notice(event.error)
+            case ev.DecodeFailed():
+                if self.error is None:
+                    self.error = InterfaceError(
+                        f"cannot decode column {event.column!r} (type oid {event.type_oid}): {event.message}"
+                    )
+            case ev.StatementPrepared():
+                self.prepared = event
+            case ev.CopyInResponse():
+                self.copy_in = event
+            case _:
+                pass
+
+    def finish(self) -> None:
+        """ReadyForQuery arrived: the request is answered."""
+        self.done = True
+        if self.on_done is not None:
+            self.on_done()
+
+    def fail(self, error: BaseException) -> None:
+        """The connection ended before the answer: the request ends with `error`."""
+        if self.error is None:
+            self.error = error
+        self.finish()
+
+    def raise_error(self) -> None:
+        """Raise the request's error, if it has one."""
+        if self.error is not None:
+            raise self.error
+
+    def records(self) -> list[Record]:
+        """The rows as Records (raising the request's error instead, if any)."""
+        self.raise_error()
+        index = column_index(self.columns)
+        return [Record(row, index) for row in self.rows]

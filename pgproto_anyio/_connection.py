@@ -1,0 +1,536 @@
+"""The anyio Connection: each public method encodes a request, hands it to the reader, awaits its result."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import ssl as _ssl
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import anyio
+from anyio.abc import ByteStream, TaskGroup
+from anyio.streams.memory import MemoryObjectSendStream
+
+from pgproto import NEED_DATA, Client, ConnectionDoesNotExistError, InterfaceError, Notice, Notification
+from pgproto._dsn import Address, ConnectParams
+from pgproto._frontend import cancel_request
+from pgproto._shared._dispatch import NotificationSink, Router, call_safely, log_query, logger, startup_finished
+from pgproto._shared._environment import load_connect_params
+from pgproto._shared._listeners import Listeners
+from pgproto._shared._operations import (
+    Session,
+    execute,
+    execute_many,
+    first_record,
+    listen,
+    simple_query,
+    unlisten,
+)
+from pgproto._shared._results import Record, Request
+from pgproto._shared._transactions import TransactionPlan
+
+from . import _reader
+from ._spawn import spawn_background
+from ._transport import open_stream, send_cancel_request
+
+T = TypeVar("T")
+#: How long a cancelled query may take to acknowledge the CancelRequest before the connection is dropped.
+_CANCEL_GRACE = 10.0
+
+
+class Connection:
+    """A connection to PostgreSQL. Create it with `connect()`."""
+
+    def __init__(
+        self,
+        stream: ByteStream,
+        client: Client,
+        params: ConnectParams,
+        address: Address,
+        *,
+        max_pending_notifications: int,
+        statement_cache_size: int,
+    ) -> None:
+        self._stream = stream
+        self._params = params
+        self._address = address
+        self._session = Session(client, Listeners(async_channel_callbacks=True), statement_cache_size)
+        self._router = Router(self._session.listeners, self._on_notification, self._on_terminated)
+        self._lock = anyio.Lock()
+        self._closed = False
+        self._closing_by_user = False
+        self._termination_reason: Notice | None = None
+        self._task_group: TaskGroup | None = None
+        self._dispatchers: dict[str, deque[Notification]] = {}
+        self._pending_notifications = 0
+        self._max_pending_notifications = max_pending_notifications
+        self._drained = anyio.Event()
+        self._transaction_depth = 0
+        #: The streams of running notifications() iterators, closed when the connection is lost.
+        self._sinks: set[MemoryObjectSendStream[Notification]] = set()
+
+    # -- state ---------------------------------------------------------------------------------------
+
+    def is_closed(self) -> bool:
+        """True once the connection was closed or lost."""
+        return self._closed
+
+    @property
+    def termination_reason(self) -> Notice | None:
+        """The server's error that ended the session, or None (still open, closed by us, or socket loss)."""
+        return self._termination_reason
+
+    def get_server_pid(self) -> int:
+        """The process id of the server backend serving this connection."""
+        return self._session.client.backend_pid or 0
+
+    def get_settings(self) -> Mapping[str, str]:
+        """The server's run-time parameters, as last reported (server_version, TimeZone, ...)."""
+        return dict(self._session.client.parameters)
+
+    # -- queries ---------------------------------------------------------------------------------------
+
+    async def execute(self, query: str, *args: object, timeout: float | None = None) -> str:
+        """Run a command; its command tag (e.g. "INSERT 0 1").
+
+        With no arguments, `query` may hold several `;`-separated statements (the last one's tag is
+        returned); with arguments it is one statement with `$1, $2, ...` parameters.
+        """
+        if args:
+            request = await self._run(execute(self._session, query, args), query, args, timeout)
+        else:
+            request = await self._run(simple_query(self._session, query), query, args, timeout)
+        return request.command_tag or ""
+
+    async def executemany(
+        self, query: str, args: Iterable[Sequence[object]], *, timeout: float | None = None
+    ) -> None:
+        """Run `query` once per argument tuple, pipelined in one round trip and one implicit transaction."""
+        rows = tuple(tuple(row) for row in args)
+        await self._run(execute_many(self._session, query, rows), query, rows, timeout)
+
+    async def fetch(self, query: str, *args: object, timeout: float | None = None) -> list[Record]:
+        """Run a query; all its rows."""
+        request = await self._run(execute(self._session, query, args), query, args, timeout)
+        return request.records()
+
+    async def fetchrow(self, query: str, *args: object, timeout: float | None = None) -> Record | None:
+        """Run a query; its first row, or None."""
+        request = await self._run(execute(self._session, query, args), query, args, timeout)
+        return first_record(request)
+
+    async def fetchval(self, query: str, *args: object, column: int = 0, timeout: float | None = None) -> object:
+        """Run a query; one value of its first row (None if there is no row)."""
+        request = await self._run(execute(self._session, query, args), query, args, timeout)
+        record = first_record(request)
+        return None if record is None else record[column]
+
+    def transaction(
+        self, *, isolation: str | None = None, readonly: bool = False, deferrable: bool = False
+    ) -> Transaction:
+        """A transaction block: `async with conn.transaction(): ...` commits, or rolls back on error.
+
+        Nested blocks become savepoints.
+        """
+        return Transaction(self, isolation, readonly, deferrable)
+
+    # -- listeners ------------------------------------------------------------------------------------
+
+    async def add_listener(self, channel: str, callback: Callable[[str, str], Any]) -> None:
+        """Call `callback(channel, payload)` for each notification on `channel` (LISTEN on the first)."""
+        query = f"LISTEN {channel}"
+        await self._run(listen(self._session, channel, callback), query, (), None)
+
+    async def remove_listener(self, channel: str, callback: Callable[[str, str], Any]) -> None:
+        """Stop calling `callback` for `channel` (UNLISTEN after the last); unknown callbacks: no-op."""
+        if self._closed:
+            self._session.listeners.remove_listener(channel, callback)
+            return
+        await self._run(unlisten(self._session, channel, callback), f"UNLISTEN {channel}", (), None)
+
+    def add_log_listener(self, callback: Callable[[Notice], object]) -> None:
+        """Call `callback(notice)` for every NoticeResponse (RAISE NOTICE/WARNING/INFO/LOG, warnings)."""
+        self._session.listeners.add_log_listener(callback)
+
+    def remove_log_listener(self, callback: Callable[[Notice], object]) -> None:
+        """Stop calling a log listener; unknown callbacks: no-op."""
+        self._session.listeners.remove_log_listener(callback)
+
+    def add_termination_listener(self, callback: Callable[[], Any]) -> None:
+        """Call `callback()` (plain or async) once if the connection is lost other than by close()."""
+        self._session.listeners.add_termination_listener(callback)
+
+    def remove_termination_listener(self, callback: Callable[[], Any]) -> None:
+        """Stop calling a termination listener; unknown callbacks: no-op."""
+        self._session.listeners.remove_termination_listener(callback)
+
+    def add_query_logger(self, callback: Callable[[str, tuple[object, ...], float], object]) -> None:
+        """Call `callback(query, args, duration)` after every query this connection runs."""
+        self._session.listeners.add_query_logger(callback)
+
+    def remove_query_logger(self, callback: Callable[[str, tuple[object, ...], float], object]) -> None:
+        """Stop calling a query logger; unknown callbacks: no-op."""
+        self._session.listeners.remove_query_logger(callback)
+
+    @contextlib.contextmanager
+    def query_logger(self, callback: Callable[[str, tuple[object, ...], float], object]) -> Iterator[None]:
+        """Log queries to `callback` for the duration of a `with` block."""
+        self.add_query_logger(callback)
+        try:
+            yield
+        finally:
+            self.remove_query_logger(callback)
+
+    async def notifications(self, *channels: str) -> AsyncIterator[Notification]:
+        """Notifications on `channels` as they arrive, for `async for`; LISTENs first, UNLISTENs at the end.
+
+        Raises:
+            ConnectionDoesNotExistError: the connection was lost while iterating.
+        """
+        if not channels:
+            raise InterfaceError("notifications() needs at least one channel")
+        send, receive = anyio.create_memory_object_stream[Notification](math.inf)
+        sink = NotificationSink(send.send_nowait)
+        added: list[str] = []
+        self._sinks.add(send)
+        try:
+            for channel in channels:
+                await self.add_listener(channel, sink)
+                added.append(channel)
+            async with receive:
+                async for notification in receive:
+                    yield notification
+            raise ConnectionDoesNotExistError("the connection was lost")
+        finally:
+            self._sinks.discard(send)
+            send.close()
+            with anyio.CancelScope(shield=True):
+                for channel in added:
+                    if self._closed:
+                        self._session.listeners.remove_listener(channel, sink)
+                    else:
+                        with anyio.move_on_after(_CANCEL_GRACE):
+                            await self.remove_listener(channel, sink)
+
+    # -- closing ------------------------------------------------------------------------------------
+
+    async def close(self, *, timeout: float | None = None) -> None:
+        """Close gracefully: send Terminate and close the socket. Never raises once the server is gone."""
+        if self._closed:
+            return
+        self._closing_by_user = True
+        with anyio.move_on_after(timeout if timeout is not None else _CANCEL_GRACE):
+            async with self._lock:
+                if not self._closed:
+                    client = self._session.client
+                    client.terminate()
+                    with contextlib.suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        await self._stream.send(client.data_to_send())
+        self.terminate()
+
+    def terminate(self) -> None:
+        """Close at once, without telling the server; no termination listener fires."""
+        self._closing_by_user = True
+        self._mark_lost(None)
+        if self._task_group is not None:
+            self._task_group.cancel_scope.cancel()
+
+    async def __aenter__(self) -> Connection:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- the request path -----------------------------------------------------------------------------
+
+    async def _run(
+        self, operation: Generator[Request, None, T], query: str, args: tuple[object, ...], timeout: float | None
+    ) -> T:
+        if self._closed:
+            raise ConnectionDoesNotExistError("the connection is closed")
+        started = time.monotonic()
+        try:
+            with anyio.fail_after(timeout) if timeout is not None else contextlib.nullcontext():
+                async with self._lock:
+                    return await self._drive(operation)
+        finally:
+            log_query(self._session.listeners, query, args, time.monotonic() - started)
+
+    async def _drive(self, operation: Generator[Request, None, T]) -> T:
+        try:
+            request = next(operation)
+            while True:
+                await self._roundtrip(request)
+                request = operation.send(None)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]  # the generator's declared return type
+
+    async def _roundtrip(self, request: Request) -> None:
+        if self._closed:
+            raise ConnectionDoesNotExistError("the connection is closed")
+        done = anyio.Event()
+        request.on_done = done.set
+        self._router.requests.append(request)
+        data = self._session.client.data_to_send()
+        try:
+            with anyio.CancelScope(shield=True):  # half a message would corrupt the stream
+                await self._stream.send(data)
+        except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+            self._mark_lost(None)
+            raise ConnectionDoesNotExistError(f"the connection was lost: {exc}") from exc
+        try:
+            await done.wait()
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                await self._cancel_on_server(request, done)
+            raise
+
+    async def _cancel_on_server(self, request: Request, done: anyio.Event) -> None:
+        """The caller gave up on `request`: cancel it on the server and wait until the server is in sync."""
+        client = self._session.client
+        if request.done or self._closed or client.backend_pid is None or client.secret_key is None:
+            return
+        with anyio.move_on_after(_CANCEL_GRACE):
+            try:
+                await send_cancel_request(
+                    self._params, self._address, cancel_request(client.backend_pid, client.secret_key)
+                )
+            except OSError:
+                logger.warning("could not send a CancelRequest to %s", self._address)
+            await done.wait()
+        if not request.done:
+            logger.warning("the server did not answer a cancelled query in time; dropping the connection")
+            self.terminate()
+
+    # -- events from the reader -----------------------------------------------------------------------
+
+    def _on_notification(self, notification: Notification) -> None:
+        channel = notification.channel
+        if not self._session.listeners.channel_callbacks(channel) or self._task_group is None:
+            return  # nobody listens (any more): not delivered
+        queue = self._dispatchers.get(channel)
+        if queue is None:
+            queue = self._dispatchers[channel] = deque()
+            self._task_group.start_soon(_reader.dispatch_channel, self, channel, queue)
+        queue.append(notification)
+        self._pending_notifications += 1
+
+    def _notification_done(self) -> None:
+        self._pending_notifications -= 1
+        if self._pending_notifications < self._max_pending_notifications:
+            self._drained.set()
+
+    def _on_terminated(self, reason: Notice | None) -> None:
+        self._termination_reason = reason
+        self._mark_lost(reason)
+
+    def _mark_lost(self, reason: object) -> None:
+        """The session is over: fail every waiting call, and fire the termination listeners once."""
+        if self._closed:
+            return
+        self._closed = True
+        self._drained.set()
+        detail = f": {reason}" if isinstance(reason, BaseException) else ""
+        if isinstance(reason, Notice):
+            detail = f": {reason.severity}: {reason.message}"
+        self._router.fail_all(ConnectionDoesNotExistError(f"the connection was lost{detail}"))
+        for send in list(self._sinks):
+            send.close()
+        if self._closing_by_user:
+            return
+        for callback in self._session.listeners.termination_listeners:
+            result = call_safely(callback)
+            if isinstance(result, Awaitable) and self._task_group is not None:
+                self._task_group.start_soon(_await_logged, result, callback)
+
+
+async def _await_logged(awaitable: Awaitable[object], callback: object) -> None:
+    try:
+        await awaitable
+    except Exception:
+        logger.exception("termination listener %r raised", callback)
+
+
+class Transaction:
+    """`async with conn.transaction():` — BEGIN, then COMMIT, or ROLLBACK if the block raises."""
+
+    def __init__(self, conn: Connection, isolation: str | None, readonly: bool, deferrable: bool) -> None:
+        self._conn = conn
+        self._options = (isolation, readonly, deferrable)
+        self._plan: TransactionPlan | None = None
+
+    async def start(self) -> None:
+        """Start the transaction (or savepoint)."""
+        if self._plan is not None:
+            raise InterfaceError("this transaction was already started")
+        plan = TransactionPlan(self._conn._transaction_depth, *self._options)
+        await self._conn.execute(plan.start_sql)
+        self._plan = plan
+        self._conn._transaction_depth += 1
+
+    async def commit(self) -> None:
+        """Commit (or release the savepoint)."""
+        await self._finish(commit=True)
+
+    async def rollback(self) -> None:
+        """Roll back (to the savepoint)."""
+        await self._finish(commit=False)
+
+    async def _finish(self, *, commit: bool) -> None:
+        plan = self._plan
+        if plan is None:
+            raise InterfaceError("this transaction is not active")
+        self._plan = None
+        self._conn._transaction_depth -= 1
+        if not self._conn.is_closed():
+            await self._conn.execute(plan.commit_sql if commit else plan.rollback_sql)
+
+    async def __aenter__(self) -> Transaction:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            await self.commit()
+            return
+        with anyio.CancelScope(shield=True), contextlib.suppress(ConnectionDoesNotExistError):
+            await self._finish(commit=False)  # the block's own exception is the one to see
+
+
+class _Connector:
+    """What `connect()` returns: await it, or use it as `async with`."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self._options = options
+        self._task_group: TaskGroup | None = None
+        self._conn: Connection | None = None
+
+    def __await__(self) -> Generator[Any, None, Connection]:
+        return _open(self._options, None).__await__()
+
+    async def __aenter__(self) -> Connection:
+        task_group = anyio.create_task_group()
+        await task_group.__aenter__()
+        try:
+            self._conn = await _open(self._options, task_group)
+        except BaseException as exc:
+            await task_group.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        self._task_group = task_group
+        return self._conn
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        assert self._conn is not None and self._task_group is not None
+        with anyio.CancelScope(shield=True):
+            await self._conn.close()
+        return await self._task_group.__aexit__(exc_type, exc, tb)
+
+
+def connect(
+    dsn: str | None = None,
+    *,
+    host: str | None = None,
+    port: int | str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    database: str | None = None,
+    ssl: bool | str | _ssl.SSLContext | None = None,
+    timeout: float | None = 60,
+    server_settings: Mapping[str, str] | None = None,
+    max_pending_notifications: int = 10_000,
+    statement_cache_size: int = 100,
+) -> _Connector:
+    """Connect to PostgreSQL: `conn = await connect(...)` or `async with connect(...) as conn`.
+
+    Args:
+        dsn: a libpq URI (``postgresql://user:pw@host:port/db?sslmode=...``) or ``key=value`` string;
+            what it leaves out comes from the PG* environment variables and ~/.pgpass, as in libpq.
+        host: a host name, an IP address, or a Unix-socket directory (starting with ``/``).
+        ssl: None or an sslmode string (libpq's default, prefer), True (require), False (disable),
+            or an ssl.SSLContext.
+        timeout: seconds to establish the connection, authentication included.
+        server_settings: session parameters sent at startup (application_name, search_path, ...).
+        max_pending_notifications: received notifications waiting for their callbacks above which
+            the connection stops reading from the server (backpressure), unless a query waits.
+        statement_cache_size: prepared statements kept per connection (0 disables the cache).
+
+    Raises:
+        PostgresError: the server refused the session (e.g. InvalidPasswordError).
+        OSError: no listed address could be reached. TimeoutError: `timeout` passed.
+    """
+    return _Connector(dict(locals()))
+
+
+async def _open(options: dict[str, Any], task_group: TaskGroup | None) -> Connection:
+    params = load_connect_params(
+        options["dsn"],
+        host=options["host"],
+        port=options["port"],
+        user=options["user"],
+        password=options["password"],
+        database=options["database"],
+        ssl=options["ssl"],
+        timeout=options["timeout"],
+        server_settings=options["server_settings"],
+    )
+    errors: list[OSError] = []
+    with anyio.fail_after(params.connect_timeout):
+        for address in params.addresses:
+            try:
+                stream = await open_stream(params, address)
+            except OSError as exc:
+                errors.append(exc)
+                continue
+            try:
+                client = Client(
+                    user=params.user,
+                    database=params.database,
+                    password=params.password_for(address),
+                    params=params.server_settings,
+                )
+                await _startup(stream, client)
+            except BaseException:
+                await anyio.aclose_forcefully(stream)
+                raise
+            conn = Connection(
+                stream,
+                client,
+                params,
+                address,
+                max_pending_notifications=options["max_pending_notifications"],
+                statement_cache_size=options["statement_cache_size"],
+            )
+            started = anyio.Event()
+            if task_group is not None:
+                task_group.start_soon(_reader.run, conn, started)
+            else:
+                spawn_background(functools.partial(_reader.run, conn, started))
+            await started.wait()
+            return conn
+    where = ", ".join(f"{a.host}:{a.port}" for a in params.addresses)
+    raise OSError(f"could not connect to PostgreSQL at {where}: {'; '.join(str(e) for e in errors)}")
+
+
+async def _startup(stream: ByteStream, client: Client) -> None:
+    """Authenticate and wait for the first ReadyForQuery."""
+    while True:
+        data = client.data_to_send()
+        if data:
+            await stream.send(data)
+        try:
+            chunk = await stream.receive(65536)
+        except (anyio.EndOfStream, anyio.BrokenResourceError):
+            chunk = b""
+        client.receive_data(chunk)
+        while (event := client.next_event()) is not NEED_DATA:
+            if startup_finished(event):
+                return

@@ -1,0 +1,79 @@
+"""The one task that reads the socket, feeds the Client and routes events; and the per-channel
+dispatchers it starts, which run notification callbacks in order without ever blocking it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections import deque
+from typing import TYPE_CHECKING
+
+import anyio
+
+from pgproto import NEED_DATA, Notification, ProtocolError
+from pgproto._shared._dispatch import deliver
+
+if TYPE_CHECKING:
+    from ._connection import Connection
+
+logger = logging.getLogger("pgproto")
+_READ_SIZE = 65536
+
+
+async def run(conn: Connection, started: anyio.Event) -> None:
+    """Own the connection's task group: read until the session ends, then let dispatchers and
+    termination listeners finish. Cancelled by `close()` / `terminate()`."""
+    try:
+        async with anyio.create_task_group() as task_group:
+            conn._task_group = task_group
+            started.set()
+            await _read_loop(conn)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.aclose_forcefully(conn._stream)
+        conn._mark_lost(None)  # cancelled or crashed: waiters must not wait forever
+
+
+async def _read_loop(conn: Connection) -> None:
+    client = conn._session.client
+    router = conn._router
+    while not client.is_closed:
+        if conn._pending_notifications >= conn._max_pending_notifications and not router.requests:
+            # Backpressure: leave the server's data in the socket until dispatch catches up.
+            conn._drained = anyio.Event()
+            await conn._drained.wait()
+            continue
+        try:
+            data = await conn._stream.receive(_READ_SIZE)
+        except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
+            data = b""
+        except anyio.ClosedResourceError:
+            return
+        try:
+            client.receive_data(data)
+            while (event := client.next_event()) is not NEED_DATA:
+                router.route(event)
+        except ProtocolError as exc:
+            conn._mark_lost(exc)
+            return
+
+
+async def dispatch_channel(conn: Connection, channel: str, queue: deque[Notification]) -> None:
+    """Run the callbacks of `channel` for each queued notification, one after another."""
+    listeners = conn._session.listeners
+    try:
+        while queue:
+            notification = queue.popleft()
+            try:
+                for callback in listeners.channel_callbacks(channel):
+                    result = deliver(callback, notification)
+                    if inspect.isawaitable(result):
+                        try:
+                            await result
+                        except Exception:
+                            logger.exception("notification callback %r raised; the connection goes on", callback)
+            finally:
+                conn._notification_done()
+    finally:
+        conn._dispatchers.pop(channel, None)
