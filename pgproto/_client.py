@@ -34,8 +34,8 @@ NEED_DATA = _NeedData.NEED_DATA
 _I32 = struct.Struct("!i").unpack_from
 _I16 = struct.Struct("!h").unpack_from
 _DATA_ROW = 68  # b"D"
-#: Parameters every session starts with: the codecs decode UTF-8 and ISO dates.
-_SESSION_DEFAULTS = {"client_encoding": "UTF8", "DateStyle": "ISO"}
+#: Parameters every session starts with: the text codecs read UTF-8, ISO dates and postgres intervals.
+_SESSION_DEFAULTS = {"client_encoding": "UTF8", "DateStyle": "ISO", "IntervalStyle": "postgres"}
 _AUTH_METHOD_NAMES = {2: "Kerberos V5", 6: "SCM credentials", 7: "GSSAPI", 8: "GSSAPI", 9: "SSPI"}
 
 

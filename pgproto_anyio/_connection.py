@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import ssl as _ssl
 import time
 from collections import deque
@@ -21,7 +20,7 @@ from pgproto._dsn import Address, ConnectParams
 from pgproto._frontend import cancel_request
 from pgproto._shared._dispatch import NotificationSink, Router, call_safely, log_query, logger, startup_finished
 from pgproto._shared._environment import load_connect_params
-from pgproto._shared._listeners import Listeners
+from pgproto._shared._listeners import Listeners, quote_ident
 from pgproto._shared._operations import (
     Session,
     execute,
@@ -41,6 +40,8 @@ from ._transport import open_stream, send_cancel_request
 T = TypeVar("T")
 #: How long a cancelled query may take to acknowledge the CancelRequest before the connection is dropped.
 _CANCEL_GRACE = 10.0
+#: Notifications a `notifications()` iterator holds before its channel's dispatcher waits for it.
+_ITERATOR_BUFFER = 64
 
 
 class Connection:
@@ -143,15 +144,14 @@ class Connection:
 
     async def add_listener(self, channel: str, callback: Callable[[str, str], Any]) -> None:
         """Call `callback(channel, payload)` for each notification on `channel` (LISTEN on the first)."""
-        query = f"LISTEN {channel}"
-        await self._run(listen(self._session, channel, callback), query, (), None)
+        await self._run(listen(self._session, channel, callback), f"LISTEN {quote_ident(channel)}", (), None)
 
     async def remove_listener(self, channel: str, callback: Callable[[str, str], Any]) -> None:
         """Stop calling `callback` for `channel` (UNLISTEN after the last); unknown callbacks: no-op."""
         if self._closed:
             self._session.listeners.remove_listener(channel, callback)
             return
-        await self._run(unlisten(self._session, channel, callback), f"UNLISTEN {channel}", (), None)
+        await self._run(unlisten(self._session, channel, callback), f"UNLISTEN {quote_ident(channel)}", (), None)
 
     def add_log_listener(self, callback: Callable[[Notice], object]) -> None:
         """Call `callback(notice)` for every NoticeResponse (RAISE NOTICE/WARNING/INFO/LOG, warnings)."""
@@ -194,8 +194,15 @@ class Connection:
         """
         if not channels:
             raise InterfaceError("notifications() needs at least one channel")
-        send, receive = anyio.create_memory_object_stream[Notification](math.inf)
-        sink = NotificationSink(send.send_nowait)
+        # A small buffer: when the consumer lags, its channel's dispatcher waits, and past
+        # max_pending_notifications the reader stops reading (backpressure, nothing dropped).
+        send, receive = anyio.create_memory_object_stream[Notification](_ITERATOR_BUFFER)
+
+        async def push(notification: Notification) -> None:
+            with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                await send.send(notification)
+
+        sink = NotificationSink(push)
         added: list[str] = []
         self._sinks.add(send)
         try:
@@ -254,17 +261,20 @@ class Connection:
         if self._closed:
             raise ConnectionDoesNotExistError("the connection is closed")
         started = time.monotonic()
+        sent: list[bool] = []
         try:
             with anyio.fail_after(timeout) if timeout is not None else contextlib.nullcontext():
                 async with self._lock:
-                    return await self._drive(operation)
+                    return await self._drive(operation, sent)
         finally:
-            log_query(self._session.listeners, query, args, time.monotonic() - started)
+            if sent:  # only what reached the server is logged (not e.g. a second add_listener)
+                log_query(self._session.listeners, query, args, time.monotonic() - started)
 
-    async def _drive(self, operation: Generator[Request, None, T]) -> T:
+    async def _drive(self, operation: Generator[Request, None, T], sent: list[bool]) -> T:
         try:
             request = next(operation)
             while True:
+                sent.append(True)
                 await self._roundtrip(request)
                 request = operation.send(None)
         except StopIteration as stop:

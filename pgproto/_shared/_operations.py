@@ -13,7 +13,7 @@ from .. import events as ev
 from .._client import Client
 from ..errors import PostgresError
 from ._listeners import ChannelCallback, Listeners, quote_ident
-from ._results import Record, Request, column_index
+from ._results import Columns, Record, Request
 
 #: The server refuses a cached plan whose result type changed (e.g. after ALTER TABLE): re-prepare once.
 _STALE_STATEMENT = ("0A000", "cached plan must not change result type")
@@ -150,7 +150,7 @@ def unlisten(session: Session, channel: str, callback: ChannelCallback) -> Gener
 def first_record(request: Request) -> Record | None:
     """The first row as a Record, or None."""
     request.raise_error()
-    return Record(request.rows[0], column_index(request.columns)) if request.rows else None
+    return Record(request.rows[0], Columns(request.columns)) if request.rows else None
 
 
 def _is_stale(error: BaseException | None) -> bool:

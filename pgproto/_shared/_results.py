@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import overload
 
 from .. import events as ev
@@ -14,11 +14,11 @@ class Record:
     (`keys()`, `values()`, `items()`, `get()`, `dict(r)`). Iterating yields the values, as asyncpg does.
     """
 
-    __slots__ = ("_index", "_values")
+    __slots__ = ("_columns", "_values")
 
-    def __init__(self, values: tuple[object, ...], index: Mapping[str, int]) -> None:
+    def __init__(self, values: tuple[object, ...], columns: Columns) -> None:
         self._values = values
-        self._index = index
+        self._columns = columns
 
     @overload
     def __getitem__(self, key: int | str) -> object: ...
@@ -27,19 +27,19 @@ class Record:
     def __getitem__(self, key: int | str | slice) -> object:
         if isinstance(key, str):
             try:
-                return self._values[self._index[key]]
+                return self._values[self._columns.index[key]]
             except KeyError:
                 raise KeyError(key) from None
         return self._values[key]
 
     def get(self, key: str, default: object = None) -> object:
         """The value of column `key`, or `default` when there is no such column."""
-        position = self._index.get(key)
+        position = self._columns.index.get(key)
         return default if position is None else self._values[position]
 
     def keys(self) -> Iterator[str]:
         """The column names, in order."""
-        return iter(self._index)
+        return iter(self._columns.names)
 
     def values(self) -> Iterator[object]:
         """The values, in order."""
@@ -47,7 +47,7 @@ class Record:
 
     def items(self) -> Iterator[tuple[str, object]]:
         """(column name, value) pairs, in order."""
-        return zip(self._index, self._values)
+        return zip(self._columns.names, self._values)
 
     def __len__(self) -> int:
         return len(self._values)
@@ -73,12 +73,16 @@ class Record:
         return f"<Record {fields}>"
 
 
-def column_index(columns: tuple[ev.Column, ...]) -> dict[str, int]:
-    """Column name -> position; with duplicate names the first wins, as in asyncpg."""
-    index: dict[str, int] = {}
-    for position, column in enumerate(columns):
-        index.setdefault(column.name, position)
-    return index
+class Columns:
+    """The column names of a result, shared by all its Records; by name, the first duplicate wins."""
+
+    __slots__ = ("index", "names")
+
+    def __init__(self, columns: tuple[ev.Column, ...]) -> None:
+        self.names = tuple(column.name for column in columns)
+        self.index: dict[str, int] = {}
+        for position, name in enumerate(self.names):
+            self.index.setdefault(name, position)
 
 
 class Request:
@@ -156,5 +160,5 @@ class Request:
     def records(self) -> list[Record]:
         """The rows as Records (raising the request's error instead, if any)."""
         self.raise_error()
-        index = column_index(self.columns)
-        return [Record(row, index) for row in self.rows]
+        columns = Columns(self.columns)
+        return [Record(row, columns) for row in self.rows]

@@ -106,20 +106,71 @@ def _text_array_encoder(element: Encoder) -> Encoder:
     return encode
 
 
-for _element, _array in oids.ARRAY_OF.items():
-    _TEXT_DECODERS[_array] = text_array_decoder(_TEXT_DECODERS[_element])
-    _BINARY_DECODERS[_array] = binary_array_decoder(
-        _element, _BINARY_DECODERS[_element], _FIXED_WIDTH.get(_element)
-    )
-    _format, _encoder = _ENCODERS[_element]
-    if _format == BINARY_FORMAT:
-        _ENCODERS[_array] = (BINARY_FORMAT, binary_array_encoder(_element, _encoder))
-    else:
-        _ENCODERS[_array] = (TEXT_FORMAT, _text_array_encoder(_encoder))
+def _add_array_codecs() -> None:
+    """Give every array type the codecs built from its element's: the element decides the array's format."""
+    for element, array in oids.ARRAY_OF.items():
+        _TEXT_DECODERS[array] = text_array_decoder(_TEXT_DECODERS[element])
+        _BINARY_DECODERS[array] = binary_array_decoder(element, _BINARY_DECODERS[element], _FIXED_WIDTH.get(element))
+        fmt, encode = _ENCODERS[element]
+        if fmt == BINARY_FORMAT:
+            _ENCODERS[array] = (BINARY_FORMAT, binary_array_encoder(element, encode))
+        else:
+            _ENCODERS[array] = (TEXT_FORMAT, _text_array_encoder(encode))
 
 
-#: Result-column format per OID, filled in from the measurements in the table above.
-_RESULT_FORMATS: Final[dict[int, int]] = {}
+_add_array_codecs()
+
+
+# Result formats: binary where decoding it in Python is at least as fast as decoding the text form, text otherwise.
+# Measured by bench/bench_types.py (CPython 3.11, x86-64; ns per value, best of 5; arrays hold 10 elements unless
+# noted). Ties are within timing noise (+-10% between runs) and go to binary, which also checks the exact length.
+#
+#   type              text   binary   chosen   note
+#   int2/4/8, oid       75       80   binary   tie: int(b"123456") vs struct unpack
+#   float4/8           280       77   binary   float() parses digits; text float4 also needs a float32 round trip
+#   numeric            170     1550   text     Decimal(str) is C; base-10000 digits are regrouped in Python
+#   text, varchar,      31       31   binary   tie: the same bytes and the same bytes.decode either way
+#    bpchar, name, json
+#   jsonb               32      125   text     binary is a version byte + the same text: check and slice cost
+#   "char"              21       78   text
+#   bytea              152       28   binary   text is hex
+#   bool                36       37   binary   tie
+#   date                93      162   text     date.fromisoformat beats date.fromordinal + the infinity check
+#   time               195      335   text
+#   timetz            2040     1275   binary
+#   timestamp          174      381   text     datetime.fromisoformat is C; binary needs epoch + timedelta
+#   timestamptz        190      307   binary*  text is 190 at UTC offset +00 but ~490 at any other offset
+#                                              (astimezone) and 1550 on Python 3.10 (no native offset parsing);
+#                                              binary is 307 whatever the session TimeZone and Python version
+#   interval          2300      540   binary   text needs a word parser
+#   uuid               590      343   binary
+#   int2/4/8[], oid[] 1650      805   binary   one struct.unpack_from per 64 elements when there is no NULL
+#                                              (100,000 int4: 3.3 ms binary, 13 ms text)
+#   float4/8[]        3800      890   binary
+#   numeric[]         3000    17500   text
+#   text[] etc.   1415/3176  2248/1177 binary* plain words / quoted elements ("a b", empty, NULL-like): text
+#                                              wins only when nothing is quoted, and loses 2.7x when something is
+#   bytea[]           3384      850   binary
+#   bool[]            1368     2273   text
+#   date[]            1595     2111   text
+#   time[]            1410     1628   text
+#   timestamp[]       2586     1643   binary   elements are quoted (they hold a space)
+#   timestamptz[]     3952     2143   binary
+#   interval[]        3748     1791   binary
+#   uuid[]            2263     1748   binary
+#   jsonb[], json[]   2411     1443   binary   elements are quoted
+#   int4[] 3x3        5528     1857   binary   (multi-dimensional text takes the general parser)
+#
+# (*) a judgement call where the winner depends on the data or the session; the reason is in the note.
+_TEXT_RESULTS: Final = frozenset(
+    {oids.NUMERIC, oids.JSONB, oids.CHAR, oids.DATE, oids.TIME, oids.TIMESTAMP, oids.VOID}
+    | {oids.NUMERIC_ARRAY, oids.BOOL_ARRAY, oids.DATE_ARRAY, oids.TIME_ARRAY, oids.CHAR_ARRAY}
+    # xml_send may add an encoding declaration that xml_out leaves out; the text form is what the user stored.
+    | {oids.XML, oids.XML_ARRAY}
+)
+_RESULT_FORMATS: Final[dict[int, int]] = {
+    oid: TEXT_FORMAT if oid in _TEXT_RESULTS else BINARY_FORMAT for oid in _BINARY_DECODERS
+}
 
 
 def result_format(oid: int) -> int:

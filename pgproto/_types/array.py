@@ -54,15 +54,45 @@ def _binary_elements(data: bytes, offset: int, count: int, element: Decoder) -> 
     return values
 
 
+#: Fixed-width elements are unpacked this many (length, value) pairs at a time: a format per array size would fill
+#: struct's cache with compiled formats as long as the arrays.
+_CHUNK: Final = 64
+
+
+def _fixed_width_values(pair: str) -> Callable[[bytes, int, int], list[object] | None]:
+    """For an element struct code, a function unpacking count (length, value) pairs from data at offset, or
+    returning None when a length is not the element's width (a NULL, or not what it seemed)."""
+    chunk = struct.Struct("!" + pair * _CHUNK)
+    tails = [struct.Struct("!" + pair * size) for size in range(_CHUNK)]
+    width = struct.calcsize("!" + pair) - 4
+
+    def unpack(data: bytes, offset: int, count: int) -> list[object] | None:
+        values: list[object] = []
+        full, rest = divmod(count, _CHUNK)
+        for _ in range(full):
+            pairs = chunk.unpack_from(data, offset)
+            if pairs[0::2].count(width) != _CHUNK:
+                return None
+            values += pairs[1::2]
+            offset += chunk.size
+        pairs = tails[rest].unpack_from(data, offset)
+        if pairs[0::2].count(width) != rest:
+            return None
+        values += pairs[1::2]
+        return values
+
+    return unpack
+
+
 def binary_array_decoder(element_oid: int, element: Decoder, fixed: str | None = None) -> Decoder:
     """Decoder for the binary form of an array of element_oid.
 
     Args:
         fixed: for an element of fixed width whose struct value is already the Python value (int, float), its
-            struct code ("h", "i", "q", "I", "f", "d"): arrays without NULLs then decode in one iter_unpack.
+            struct code ("h", "i", "q", "I", "f", "d"): arrays without NULLs then decode with struct alone.
     """
-    pair = "i" + fixed if fixed else ""
-    record_size = struct.calcsize("!" + pair) if fixed else 0
+    record_size = struct.calcsize("!i" + fixed) if fixed else 0
+    unpack_fixed = _fixed_width_values("i" + fixed) if fixed else None
 
     def decode(data: bytes) -> object:
         dimensions, _has_null, oid = _HEADER.unpack_from(data)
@@ -88,13 +118,11 @@ def binary_array_decoder(element_oid: int, element: Decoder, fixed: str | None =
         remaining = len(data) - offset
         if count * 4 > remaining:  # each element takes at least its 4-byte length
             raise ValueError(f"array declares {count} elements but has {remaining} bytes for them")
-        if remaining == count * record_size and count:
-            # No NULLs (a NULL is shorter than a value): one unpack of all (length, value) pairs, at C speed.
-            pairs = struct.unpack_from("!" + pair * count, data, offset)
-            if pairs[0::2].count(record_size - 4) == count:
-                values: list[object] = list(pairs[1::2])
-                return _nest(values, sizes) if sizes else values
-        values = _binary_elements(data, offset, count, element)
+        values: list[object] | None = None
+        if unpack_fixed is not None and remaining == count * record_size:
+            values = unpack_fixed(data, offset, count)  # None if it holds NULLs: a NULL is shorter than a value
+        if values is None:
+            values = _binary_elements(data, offset, count, element)
         return _nest(values, sizes) if sizes and count else values
 
     return decode
@@ -102,14 +130,34 @@ def binary_array_decoder(element_oid: int, element: Decoder, fixed: str | None =
 
 # Text layout (arrayfuncs.c, array_out): '{a,b}' nested per dimension, optionally preceded by '[lo:hi]...=' when a
 # lower bound is not 1. An element is quoted (with \" and \\ escapes) when it is empty, is NULL in any case, or
-# holds a brace, comma, quote, backslash or white space; an unquoted NULL is SQL NULL.
-_TOKENS: Final = re.compile(rb'[{},]|"(?:[^"\\]+|\\.)*"|[^{},"\\\s]+|\s+|.', re.DOTALL)
-_ESCAPED: Final = re.compile(rb"\\(.)", re.DOTALL)
+# holds a brace, comma, quote, backslash or white space; an unquoted NULL (written in upper case) is SQL NULL.
+# The quoted-string patterns are "unrolled loops" (no nested quantifier), so a hostile value cannot make the
+# regex engine backtrack exponentially.
+#: A quoted token runs to its closing quote or, when there is none, to the end: one scan, however malformed.
+_TOKENS: Final = re.compile(rb'[{},]|"[^"\\]*(?:\\.[^"\\]*)*"?|[^{},"\\\s]+|\s+|.', re.DOTALL)
 _BOUNDS: Final = re.compile(rb"(?:\[[+-]?\d+:[+-]?\d+\]){1,6}=")
 _SPACE: Final = frozenset(b" \t\n\r\v\f")
 #: One dimension, nothing quoted or escaped: a plain split on commas finds the elements.
 _PLAIN: Final = re.compile(rb'\{[^{}"\\]*\}')
-_OPEN, _CLOSE, _COMMA, _QUOTE = b"{},\""
+#: One dimension, some elements quoted: the whole literal is checked by one match, the elements found by another.
+_ONE_DIMENSION: Final = re.compile(
+    rb'\{(?:(?:"[^"\\]*(?:\\.[^"\\]*)*"|[^{},"\\\s]+)(?:,(?:"[^"\\]*(?:\\.[^"\\]*)*"|[^{},"\\\s]+))*)?\}', re.DOTALL
+)
+#: (quoted, plain) per element; a quoted "" gives (b"", b"") since a plain element is never empty.
+_ELEMENTS: Final = re.compile(rb'"([^"\\]*(?:\\.[^"\\]*)*)"|([^,]+)', re.DOTALL)
+_OPEN, _CLOSE, _COMMA, _QUOTE = b'{},"'
+
+
+def _unescape(raw: bytes) -> bytes:
+    """Drop each escaping backslash (re.sub with a template costs over a microsecond a call)."""
+    parts = []
+    start = 0
+    while (backslash := raw.find(b"\\", start)) >= 0:
+        parts.append(raw[start:backslash])
+        parts.append(raw[backslash + 1 : backslash + 2])
+        start = backslash + 2
+    parts.append(raw[start:])
+    return b"".join(parts)
 
 
 def _parse_text_array(data: bytes, element: Decoder) -> list[object]:
@@ -147,17 +195,17 @@ def _parse_text_array(data: bytes, element: Decoder) -> list[object]:
             may_close = False
         elif first in _SPACE:
             pass
-        elif first == _QUOTE and expect_element and len(token) > 1:
+        elif first == _QUOTE and expect_element:
             raw = token[1:-1]
-            if b"\\" in raw:
-                raw = _ESCAPED.sub(rb"\1", raw)
-            stack[-1].append(element(raw))
+            if len(token) < 2 or token[-1] != _QUOTE or (len(raw) - len(raw.rstrip(b"\\"))) % 2:
+                raise ValueError(f"unterminated quoted element in array literal {data[:40]!r}")
+            stack[-1].append(element(_unescape(raw) if b"\\" in raw else raw))
             expect_element = False
             may_close = True
         elif expect_element and first != _OPEN and first != _CLOSE and first != _COMMA and first != _QUOTE:
             if first == 0x5C:  # a backslash outside quotes: the server never sends one
                 raise ValueError(f"unexpected backslash in array literal {data[:40]!r}")
-            stack[-1].append(None if token.upper() == b"NULL" else element(token))
+            stack[-1].append(None if token == b"NULL" else element(token))
             expect_element = False
             may_close = True
         else:
@@ -170,10 +218,21 @@ def text_array_decoder(element: Decoder) -> Decoder:
 
     def decode(data: bytes) -> object:
         if _PLAIN.fullmatch(data) is None:
-            return _parse_text_array(data, element)
+            if _ONE_DIMENSION.fullmatch(data) is None:
+                return _parse_text_array(data, element)
+            values: list[object] = []
+            append = values.append
+            for quoted, plain in _ELEMENTS.findall(data, 1, len(data) - 1):
+                if plain:
+                    append(None if plain == b"NULL" else element(plain))
+                else:
+                    append(element(_unescape(quoted) if b"\\" in quoted else quoted))
+            return values
         if len(data) == 2:
             return []
         items = data[1:-1].split(b",")
+        if b"" in items:  # the server quotes an empty string
+            raise ValueError(f"empty unquoted element in array literal {data[:40]!r}")
         if b"NULL" in data:
             return [None if item == b"NULL" else element(item) for item in items]
         return list(map(element, items))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from uuid import UUID
+from collections.abc import Callable
+from typing import Final
+from uuid import UUID, SafeUUID
 
 from ._common import type_name
 
@@ -40,12 +42,52 @@ def bool_to_text(value: object) -> bytes:
 # --- uuid -----------------------------------------------------------------------------------------------------
 
 
+# UUID.__init__ weighs every way a UUID can be given; filling the two slots directly takes half the time.
+# _fast_uuid is checked against UUID() at import and dropped for the plain constructor if they ever differ.
+_new_object = object.__new__
+_set_slot = object.__setattr__
+_UNKNOWN_SAFETY: Final = SafeUUID.unknown
+
+
+def _fast_uuid(number: int) -> UUID:
+    uuid = _new_object(UUID)
+    _set_slot(uuid, "int", number)
+    _set_slot(uuid, "is_safe", _UNKNOWN_SAFETY)
+    return uuid
+
+
+def _plain_uuid(number: int) -> UUID:
+    return UUID(int=number)
+
+
+def _pick_uuid_factory() -> Callable[[int], UUID]:
+    sample = UUID("12345678-9abc-4def-8123-456789abcdef")
+    try:
+        fast = _fast_uuid(sample.int)
+        same = fast == sample and str(fast) == str(sample) and hash(fast) == hash(sample)
+        if same and fast.is_safe is sample.is_safe:
+            return _fast_uuid
+    except (TypeError, AttributeError):
+        pass
+    return _plain_uuid
+
+
+_make_uuid: Final = _pick_uuid_factory()
+_from_bytes = int.from_bytes
+
+
 def uuid_from_binary(data: bytes) -> object:
-    return UUID(bytes=data)  # ValueError unless 16 bytes
+    if len(data) != 16:
+        raise ValueError(f"uuid must be 16 bytes, got {len(data)}")
+    return _make_uuid(_from_bytes(data, "big"))
 
 
 def uuid_from_text(data: bytes) -> object:
-    return UUID(data.decode())
+    # uuid_out always prints the 8-4-4-4-12 form.
+    digits = data.replace(b"-", b"")
+    if len(data) != 36 or len(digits) != 32:
+        raise ValueError(f"invalid uuid {data[:40]!r}")
+    return _make_uuid(int(digits, 16))
 
 
 def _as_uuid(value: object) -> UUID:

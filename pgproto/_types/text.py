@@ -20,7 +20,7 @@ text_from_bytes: Final = bytes.decode
 
 def text_to_bytes(value: object) -> bytes:
     """UTF-8 of a str; anything else is a TypeError (like asyncpg: no implicit str())."""
-    if type(value) is str or isinstance(value, str):
+    if isinstance(value, str):
         return value.encode()
     raise TypeError(f"expected str, got {type_name(value)}")
 

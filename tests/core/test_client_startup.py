@@ -56,9 +56,9 @@ from .test_auth import (
 
 #: The StartupMessage of new_client(): our parameters, the session defaults, then the database.
 STARTUP_MESSAGE = (
-    i32(8 + len(b"user\0app\0client_encoding\0UTF8\0DateStyle\0ISO\0database\0appdb\0\0"))
+    i32(8 + len(b"user\0app\0client_encoding\0UTF8\0DateStyle\0ISO\0IntervalStyle\0postgres\0database\0appdb\0\0"))
     + i32(196608)
-    + b"user\0app\0client_encoding\0UTF8\0DateStyle\0ISO\0database\0appdb\0\0"
+    + b"user\0app\0client_encoding\0UTF8\0DateStyle\0ISO\0IntervalStyle\0postgres\0database\0appdb\0\0"
 )
 
 #: Everything after AuthenticationOk on a typical server.
@@ -91,7 +91,7 @@ def test_startup_message_is_queued_on_creation() -> None:
 
 def test_startup_parameters() -> None:
     client = Client(user="u", params={"application_name": "test app"})
-    body = b"user\0u\0client_encoding\0UTF8\0DateStyle\0ISO\0application_name\0test app\0\0"
+    body = b"user\0u\0client_encoding\0UTF8\0DateStyle\0ISO\0IntervalStyle\0postgres\0application_name\0test app\0\0"
     assert client.data_to_send() == i32(len(body) + 8) + i32(196608) + body
 
 
