@@ -5,33 +5,9 @@
 `add_termination_listener`, `add_query_logger`, `query_logger`, `notifications`).
 """
 
-from pgproto import Notice, Notification
-from pgproto._shared._results import Record
-from pgproto._sqlstate import *  # noqa: F403
-from pgproto._sqlstate import __all__ as _sqlstate_names
-from pgproto.errors import (
-    ArgumentError,
-    AuthenticationError,
-    ConnectionDoesNotExistError,
-    InterfaceError,
-    PostgresError,
-    ProtocolError,
-)
+from pgproto._shared._public import *  # noqa: F403
+from pgproto._shared._public import __all__ as _public_names
 
 from ._connection import Connection, Transaction, connect
 
-__all__ = [
-    "ArgumentError",
-    "AuthenticationError",
-    "Connection",
-    "ConnectionDoesNotExistError",
-    "InterfaceError",
-    "Notice",
-    "Notification",
-    "PostgresError",
-    "ProtocolError",
-    "Record",
-    "Transaction",
-    "connect",
-    *_sqlstate_names,
-]
+__all__ = ["Connection", "Transaction", "connect", *_public_names]

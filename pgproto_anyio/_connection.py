@@ -7,7 +7,7 @@ import functools
 import ssl as _ssl
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -18,20 +18,22 @@ from anyio.streams.memory import MemoryObjectSendStream
 from pgproto import NEED_DATA, Client, ConnectionDoesNotExistError, InterfaceError, Notice, Notification
 from pgproto._dsn import Address, ConnectParams
 from pgproto._frontend import cancel_request
+from pgproto._shared._connection_base import ConnectionBase
 from pgproto._shared._dispatch import NotificationSink, Router, call_safely, log_query, logger, startup_finished
 from pgproto._shared._environment import load_connect_params
 from pgproto._shared._listeners import Listeners, quote_ident
 from pgproto._shared._operations import (
     Session,
-    execute,
+    command,
     execute_many,
-    first_record,
+    fetch,
+    fetchrow,
+    fetchval,
     listen,
-    simple_query,
     unlisten,
 )
 from pgproto._shared._results import Record, Request
-from pgproto._shared._transactions import TransactionPlan
+from pgproto._shared._transactions import TransactionBlock
 
 from . import _reader
 from ._spawn import spawn_background
@@ -44,7 +46,7 @@ _CANCEL_GRACE = 10.0
 _ITERATOR_BUFFER = 64
 
 
-class Connection:
+class Connection(ConnectionBase):
     """A connection to PostgreSQL. Create it with `connect()`."""
 
     def __init__(
@@ -71,28 +73,8 @@ class Connection:
         self._pending_notifications = 0
         self._max_pending_notifications = max_pending_notifications
         self._drained = anyio.Event()
-        self._transaction_depth = 0
         #: The streams of running notifications() iterators, closed when the connection is lost.
         self._sinks: set[MemoryObjectSendStream[Notification]] = set()
-
-    # -- state ---------------------------------------------------------------------------------------
-
-    def is_closed(self) -> bool:
-        """True once the connection was closed or lost."""
-        return self._closed
-
-    @property
-    def termination_reason(self) -> Notice | None:
-        """The server's error that ended the session, or None (still open, closed by us, or socket loss)."""
-        return self._termination_reason
-
-    def get_server_pid(self) -> int:
-        """The process id of the server backend serving this connection."""
-        return self._session.client.backend_pid or 0
-
-    def get_settings(self) -> Mapping[str, str]:
-        """The server's run-time parameters, as last reported (server_version, TimeZone, ...)."""
-        return dict(self._session.client.parameters)
 
     # -- queries ---------------------------------------------------------------------------------------
 
@@ -102,11 +84,7 @@ class Connection:
         With no arguments, `query` may hold several `;`-separated statements (the last one's tag is
         returned); with arguments it is one statement with `$1, $2, ...` parameters.
         """
-        if args:
-            request = await self._run(execute(self._session, query, args), query, args, timeout)
-        else:
-            request = await self._run(simple_query(self._session, query), query, args, timeout)
-        return request.command_tag or ""
+        return await self._run(command(self._session, query, args), query, args, timeout)
 
     async def executemany(
         self, query: str, args: Iterable[Sequence[object]], *, timeout: float | None = None
@@ -117,19 +95,15 @@ class Connection:
 
     async def fetch(self, query: str, *args: object, timeout: float | None = None) -> list[Record]:
         """Run a query; all its rows."""
-        request = await self._run(execute(self._session, query, args), query, args, timeout)
-        return request.records()
+        return await self._run(fetch(self._session, query, args), query, args, timeout)
 
     async def fetchrow(self, query: str, *args: object, timeout: float | None = None) -> Record | None:
         """Run a query; its first row, or None."""
-        request = await self._run(execute(self._session, query, args), query, args, timeout)
-        return first_record(request)
+        return await self._run(fetchrow(self._session, query, args), query, args, timeout)
 
     async def fetchval(self, query: str, *args: object, column: int = 0, timeout: float | None = None) -> object:
         """Run a query; one value of its first row (None if there is no row)."""
-        request = await self._run(execute(self._session, query, args), query, args, timeout)
-        record = first_record(request)
-        return None if record is None else record[column]
+        return await self._run(fetchval(self._session, query, args, column), query, args, timeout)
 
     def transaction(
         self, *, isolation: str | None = None, readonly: bool = False, deferrable: bool = False
@@ -152,39 +126,6 @@ class Connection:
             self._session.listeners.remove_listener(channel, callback)
             return
         await self._run(unlisten(self._session, channel, callback), f"UNLISTEN {quote_ident(channel)}", (), None)
-
-    def add_log_listener(self, callback: Callable[[Notice], object]) -> None:
-        """Call `callback(notice)` for every NoticeResponse (RAISE NOTICE/WARNING/INFO/LOG, warnings)."""
-        self._session.listeners.add_log_listener(callback)
-
-    def remove_log_listener(self, callback: Callable[[Notice], object]) -> None:
-        """Stop calling a log listener; unknown callbacks: no-op."""
-        self._session.listeners.remove_log_listener(callback)
-
-    def add_termination_listener(self, callback: Callable[[], Any]) -> None:
-        """Call `callback()` (plain or async) once if the connection is lost other than by close()."""
-        self._session.listeners.add_termination_listener(callback)
-
-    def remove_termination_listener(self, callback: Callable[[], Any]) -> None:
-        """Stop calling a termination listener; unknown callbacks: no-op."""
-        self._session.listeners.remove_termination_listener(callback)
-
-    def add_query_logger(self, callback: Callable[[str, tuple[object, ...], float], object]) -> None:
-        """Call `callback(query, args, duration)` after every query this connection runs."""
-        self._session.listeners.add_query_logger(callback)
-
-    def remove_query_logger(self, callback: Callable[[str, tuple[object, ...], float], object]) -> None:
-        """Stop calling a query logger; unknown callbacks: no-op."""
-        self._session.listeners.remove_query_logger(callback)
-
-    @contextlib.contextmanager
-    def query_logger(self, callback: Callable[[str, tuple[object, ...], float], object]) -> Iterator[None]:
-        """Log queries to `callback` for the duration of a `with` block."""
-        self.add_query_logger(callback)
-        try:
-            yield
-        finally:
-            self.remove_query_logger(callback)
 
     async def notifications(self, *channels: str) -> AsyncIterator[Notification]:
         """Notifications on `channels` as they arrive, for `async for`; LISTENs first, UNLISTENs at the end.
@@ -345,10 +286,7 @@ class Connection:
             return
         self._closed = True
         self._drained.set()
-        detail = f": {reason}" if isinstance(reason, BaseException) else ""
-        if isinstance(reason, Notice):
-            detail = f": {reason.severity}: {reason.message}"
-        self._router.fail_all(ConnectionDoesNotExistError(f"the connection was lost{detail}"))
+        self._router.fail_all(ConnectionDoesNotExistError(self._lost_message(reason)))
         for send in list(self._sinks):
             send.close()
         if self._closing_by_user:
@@ -371,34 +309,26 @@ class Transaction:
 
     def __init__(self, conn: Connection, isolation: str | None, readonly: bool, deferrable: bool) -> None:
         self._conn = conn
-        self._options = (isolation, readonly, deferrable)
-        self._plan: TransactionPlan | None = None
+        self._block = TransactionBlock(conn._session, isolation, readonly, deferrable)
 
     async def start(self) -> None:
         """Start the transaction (or savepoint)."""
-        if self._plan is not None:
-            raise InterfaceError("this transaction was already started")
-        plan = TransactionPlan(self._conn._transaction_depth, *self._options)
-        await self._conn.execute(plan.start_sql)
-        self._plan = plan
-        self._conn._transaction_depth += 1
+        sql = self._block.begin()
+        try:
+            await self._conn.execute(sql)
+        except BaseException:
+            self._block.end(commit=False)
+            raise
 
     async def commit(self) -> None:
         """Commit (or release the savepoint)."""
-        await self._finish(commit=True)
+        await self._conn.execute(self._block.end(commit=True))
 
     async def rollback(self) -> None:
-        """Roll back (to the savepoint)."""
-        await self._finish(commit=False)
-
-    async def _finish(self, *, commit: bool) -> None:
-        plan = self._plan
-        if plan is None:
-            raise InterfaceError("this transaction is not active")
-        self._plan = None
-        self._conn._transaction_depth -= 1
+        """Roll back (to the savepoint); nothing to do once the connection is gone."""
+        sql = self._block.end(commit=False)
         if not self._conn.is_closed():
-            await self._conn.execute(plan.commit_sql if commit else plan.rollback_sql)
+            await self._conn.execute(sql)
 
     async def __aenter__(self) -> Transaction:
         await self.start()
@@ -411,7 +341,7 @@ class Transaction:
             await self.commit()
             return
         with anyio.CancelScope(shield=True), contextlib.suppress(ConnectionDoesNotExistError):
-            await self._finish(commit=False)  # the block's own exception is the one to see
+            await self.rollback()  # the block's own exception is the one to see
 
 
 class _Connector:
@@ -481,17 +411,7 @@ def connect(
 
 
 async def _open(options: dict[str, Any], task_group: TaskGroup | None) -> Connection:
-    params = load_connect_params(
-        options["dsn"],
-        host=options["host"],
-        port=options["port"],
-        user=options["user"],
-        password=options["password"],
-        database=options["database"],
-        ssl=options["ssl"],
-        timeout=options["timeout"],
-        server_settings=options["server_settings"],
-    )
+    params = load_connect_params(options)
     errors: list[OSError] = []
     with anyio.fail_after(params.connect_timeout):
         for address in params.addresses:

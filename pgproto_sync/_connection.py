@@ -22,6 +22,7 @@ from typing import TypeVar
 from pgproto import NEED_DATA, Client, ConnectionDoesNotExistError, InterfaceError, Notice, Notification
 from pgproto._dsn import Address, ConnectParams
 from pgproto._frontend import cancel_request
+from pgproto._shared._connection_base import ConnectionBase
 from pgproto._shared._dispatch import (
     NotificationSink,
     Router,
@@ -35,15 +36,16 @@ from pgproto._shared._environment import load_connect_params
 from pgproto._shared._listeners import Listeners, quote_ident
 from pgproto._shared._operations import (
     Session,
-    execute,
+    command,
     execute_many,
-    first_record,
+    fetch,
+    fetchrow,
+    fetchval,
     listen,
-    simple_query,
     unlisten,
 )
 from pgproto._shared._results import Record, Request
-from pgproto._shared._transactions import TransactionPlan
+from pgproto._shared._transactions import TransactionBlock
 from pgproto.errors import ProtocolError
 
 from ._transport import open_socket, send_cancel_request
@@ -54,7 +56,7 @@ _READ_SIZE = 65536
 _CANCEL_GRACE = 10.0
 
 
-class Connection:
+class Connection(ConnectionBase):
     """A blocking connection to PostgreSQL. Create it with `connect()`; usable from several threads."""
 
     def __init__(
@@ -80,26 +82,6 @@ class Connection:
         self._termination_reason: Notice | None = None
         self._notices_seen = 0
         self._max_pending_notifications = max_pending_notifications
-        self._transaction_depth = 0
-
-    # -- state ---------------------------------------------------------------------------------------
-
-    def is_closed(self) -> bool:
-        """True once the connection was closed or lost."""
-        return self._closed
-
-    @property
-    def termination_reason(self) -> Notice | None:
-        """The server's error that ended the session, or None (still open, closed by us, or socket loss)."""
-        return self._termination_reason
-
-    def get_server_pid(self) -> int:
-        """The process id of the server backend serving this connection."""
-        return self._session.client.backend_pid or 0
-
-    def get_settings(self) -> Mapping[str, str]:
-        """The server's run-time parameters, as last reported (server_version, TimeZone, ...)."""
-        return dict(self._session.client.parameters)
 
     # -- queries ---------------------------------------------------------------------------------------
 
@@ -109,11 +91,7 @@ class Connection:
         With no arguments, `query` may hold several `;`-separated statements (the last one's tag is
         returned); with arguments it is one statement with `$1, $2, ...` parameters.
         """
-        if args:
-            request = self._run(execute(self._session, query, args), query, args, timeout)
-        else:
-            request = self._run(simple_query(self._session, query), query, args, timeout)
-        return request.command_tag or ""
+        return self._run(command(self._session, query, args), query, args, timeout)
 
     def executemany(self, query: str, args: Iterable[Sequence[object]], *, timeout: float | None = None) -> None:
         """Run `query` once per argument tuple, pipelined in one round trip and one implicit transaction."""
@@ -122,16 +100,15 @@ class Connection:
 
     def fetch(self, query: str, *args: object, timeout: float | None = None) -> list[Record]:
         """Run a query; all its rows."""
-        return self._run(execute(self._session, query, args), query, args, timeout).records()
+        return self._run(fetch(self._session, query, args), query, args, timeout)
 
     def fetchrow(self, query: str, *args: object, timeout: float | None = None) -> Record | None:
         """Run a query; its first row, or None."""
-        return first_record(self._run(execute(self._session, query, args), query, args, timeout))
+        return self._run(fetchrow(self._session, query, args), query, args, timeout)
 
     def fetchval(self, query: str, *args: object, column: int = 0, timeout: float | None = None) -> object:
         """Run a query; one value of its first row (None if there is no row)."""
-        record = first_record(self._run(execute(self._session, query, args), query, args, timeout))
-        return None if record is None else record[column]
+        return self._run(fetchval(self._session, query, args, column), query, args, timeout)
 
     def transaction(
         self, *, isolation: str | None = None, readonly: bool = False, deferrable: bool = False
@@ -158,39 +135,6 @@ class Connection:
             self._session.listeners.remove_listener(channel, callback)
             return
         self._run(unlisten(self._session, channel, callback), f"UNLISTEN {quote_ident(channel)}", (), None)
-
-    def add_log_listener(self, callback: Callable[[Notice], object]) -> None:
-        """Call `callback(notice)` for every NoticeResponse (RAISE NOTICE/WARNING/INFO/LOG, warnings)."""
-        self._session.listeners.add_log_listener(callback)
-
-    def remove_log_listener(self, callback: Callable[[Notice], object]) -> None:
-        """Stop calling a log listener; unknown callbacks: no-op."""
-        self._session.listeners.remove_log_listener(callback)
-
-    def add_termination_listener(self, callback: Callable[[], object]) -> None:
-        """Call `callback()` once if the connection is lost other than by close() or terminate()."""
-        self._session.listeners.add_termination_listener(callback)
-
-    def remove_termination_listener(self, callback: Callable[[], object]) -> None:
-        """Stop calling a termination listener; unknown callbacks: no-op."""
-        self._session.listeners.remove_termination_listener(callback)
-
-    def add_query_logger(self, callback: Callable[[str, tuple[object, ...], float], object]) -> None:
-        """Call `callback(query, args, duration)` after every query this connection runs."""
-        self._session.listeners.add_query_logger(callback)
-
-    def remove_query_logger(self, callback: Callable[[str, tuple[object, ...], float], object]) -> None:
-        """Stop calling a query logger; unknown callbacks: no-op."""
-        self._session.listeners.remove_query_logger(callback)
-
-    @contextlib.contextmanager
-    def query_logger(self, callback: Callable[[str, tuple[object, ...], float], object]) -> Iterator[None]:
-        """Log queries to `callback` for the duration of a `with` block."""
-        self.add_query_logger(callback)
-        try:
-            yield
-        finally:
-            self.remove_query_logger(callback)
 
     def poll(self, timeout: float | None = None) -> int:
         """Wait until a server message arrives or `timeout` seconds pass; dispatch what is pending.
@@ -410,10 +354,7 @@ class Connection:
         if self._closed:
             return
         self._closed = True
-        detail = f": {reason}" if isinstance(reason, BaseException) else ""
-        if isinstance(reason, Notice):
-            detail = f": {reason.severity}: {reason.message}"
-        self._router.fail_all(ConnectionDoesNotExistError(f"the connection was lost{detail}"))
+        self._router.fail_all(ConnectionDoesNotExistError(self._lost_message(reason)))
         with contextlib.suppress(OSError):
             self._sock.close()
 
@@ -423,34 +364,26 @@ class Transaction:
 
     def __init__(self, conn: Connection, isolation: str | None, readonly: bool, deferrable: bool) -> None:
         self._conn = conn
-        self._options = (isolation, readonly, deferrable)
-        self._plan: TransactionPlan | None = None
+        self._block = TransactionBlock(conn._session, isolation, readonly, deferrable)
 
     def start(self) -> None:
         """Start the transaction (or savepoint)."""
-        if self._plan is not None:
-            raise InterfaceError("this transaction was already started")
-        plan = TransactionPlan(self._conn._transaction_depth, *self._options)
-        self._conn.execute(plan.start_sql)
-        self._plan = plan
-        self._conn._transaction_depth += 1
+        sql = self._block.begin()
+        try:
+            self._conn.execute(sql)
+        except BaseException:
+            self._block.end(commit=False)
+            raise
 
     def commit(self) -> None:
         """Commit (or release the savepoint)."""
-        self._finish(commit=True)
+        self._conn.execute(self._block.end(commit=True))
 
     def rollback(self) -> None:
-        """Roll back (to the savepoint)."""
-        self._finish(commit=False)
-
-    def _finish(self, *, commit: bool) -> None:
-        plan = self._plan
-        if plan is None:
-            raise InterfaceError("this transaction is not active")
-        self._plan = None
-        self._conn._transaction_depth -= 1
+        """Roll back (to the savepoint); nothing to do once the connection is gone."""
+        sql = self._block.end(commit=False)
         if not self._conn.is_closed():
-            self._conn.execute(plan.commit_sql if commit else plan.rollback_sql)
+            self._conn.execute(sql)
 
     def __enter__(self) -> Transaction:
         self.start()
@@ -463,7 +396,7 @@ class Transaction:
             self.commit()
             return
         with contextlib.suppress(ConnectionDoesNotExistError):
-            self._finish(commit=False)  # the block's own exception is the one to see
+            self.rollback()  # the block's own exception is the one to see
 
 
 def connect(
@@ -489,17 +422,7 @@ def connect(
         PostgresError: the server refused the session (e.g. InvalidPasswordError).
         OSError: no listed address could be reached. TimeoutError: `timeout` passed.
     """
-    params = load_connect_params(
-        dsn,
-        host=host,
-        port=port,
-        user=user,
-        password=password,
-        database=database,
-        ssl=ssl,
-        timeout=timeout,
-        server_settings=server_settings,
-    )
+    params = load_connect_params(locals())
     deadline = None if params.connect_timeout is None else time.monotonic() + params.connect_timeout
     errors: list[OSError] = []
     for address in params.addresses:

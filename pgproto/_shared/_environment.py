@@ -10,23 +10,14 @@ import getpass
 import os
 import ssl as _ssl
 from collections.abc import Mapping
+from typing import Any
 
 from .._dsn import ConnectParams, passfile_path, resolve
 
 
-def load_connect_params(
-    dsn: str | None,
-    *,
-    host: str | None,
-    port: int | str | None,
-    user: str | None,
-    password: str | None,
-    database: str | None,
-    ssl: bool | str | _ssl.SSLContext | None,
-    timeout: float | None,
-    server_settings: Mapping[str, str] | None,
-) -> ConnectParams:
-    """`connect()`'s arguments completed as libpq would: DSN, then PG* variables, then ~/.pgpass."""
+def load_connect_params(options: Mapping[str, Any]) -> ConnectParams:
+    """`connect()`'s arguments (by name) completed as libpq would: DSN, PG* variables, ~/.pgpass."""
+    dsn = options["dsn"]
     environ = os.environ
     try:
         with open(passfile_path(environ, os.path.expanduser("~"), dsn), encoding="utf-8") as file:
@@ -39,18 +30,15 @@ def load_connect_params(
         default_user = "postgres"
     return resolve(
         dsn,
-        host=host,
-        port=port,
-        user=user,
-        password=password,
-        database=database,
-        ssl=ssl,
-        timeout=timeout,
-        server_settings=server_settings,
+        **{name: options[name] for name in _RESOLVED},
         environ=environ,
         passfile_text=passfile_text,
         default_user=default_user,
     )
+
+
+#: The connect() arguments that pgproto._dsn.resolve completes.
+_RESOLVED = ("host", "port", "user", "password", "database", "ssl", "timeout", "server_settings")
 
 
 def tls_context(params: ConnectParams) -> _ssl.SSLContext:

@@ -70,6 +70,8 @@ class Session:
         self.client = client
         self.listeners = listeners
         self.statements = StatementCache(statement_cache_size)
+        #: Open transaction() blocks; nested ones are savepoints.
+        self.transaction_depth = 0
 
 
 def simple_query(session: Session, text: str) -> Generator[Request, None, Request]:
@@ -114,20 +116,19 @@ def execute(session: Session, query: str, args: Sequence[object]) -> Generator[R
 
 def execute_many(
     session: Session, query: str, args_seq: Iterable[Sequence[object]]
-) -> Generator[Request, None, Request]:
+) -> Generator[Request, None, None]:
     """Run `query` once per argument tuple, pipelined: every Bind/Execute, then one Sync.
 
     The whole batch runs in one implicit transaction: it all happens, or (on error) none of it.
     """
     rows = [tuple(args) for args in args_seq]
     statement = yield from prepare(session, query)
-    request = Request(statement.columns)
     if not rows:
-        return request
+        return
+    request = Request(statement.columns)
     session.client.execute_prepared_many(statement.name, rows)
     yield request
     request.raise_error()
-    return request
 
 
 def listen(session: Session, channel: str, callback: ChannelCallback) -> Generator[Request, None, None]:
@@ -147,10 +148,33 @@ def unlisten(session: Session, channel: str, callback: ChannelCallback) -> Gener
         yield from simple_query(session, f"UNLISTEN {quote_ident(channel)}")
 
 
-def first_record(request: Request) -> Record | None:
-    """The first row as a Record, or None."""
-    request.raise_error()
+def command(session: Session, query: str, args: Sequence[object]) -> Generator[Request, None, str]:
+    """`execute()`: the command tag; with no args, `query` may hold several statements (simple Query)."""
+    if args:
+        request = yield from execute(session, query, args)
+    else:
+        request = yield from simple_query(session, query)
+    return request.command_tag or ""
+
+
+def fetch(session: Session, query: str, args: Sequence[object]) -> Generator[Request, None, list[Record]]:
+    """`fetch()`: every row as a Record."""
+    request = yield from execute(session, query, args)
+    return request.records()
+
+
+def fetchrow(session: Session, query: str, args: Sequence[object]) -> Generator[Request, None, Record | None]:
+    """`fetchrow()`: the first row as a Record, or None."""
+    request = yield from execute(session, query, args)
     return Record(request.rows[0], Columns(request.columns)) if request.rows else None
+
+
+def fetchval(
+    session: Session, query: str, args: Sequence[object], column: int
+) -> Generator[Request, None, object]:
+    """`fetchval()`: one value of the first row, or None."""
+    record = yield from fetchrow(session, query, args)
+    return None if record is None else record[column]
 
 
 def _is_stale(error: BaseException | None) -> bool:

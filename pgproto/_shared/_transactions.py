@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from ..errors import InterfaceError
+from ._operations import Session
 
 _ISOLATION: Final = {
     "serializable": "SERIALIZABLE",
@@ -49,3 +50,33 @@ class TransactionPlan:
         self.start_sql = " ".join(["BEGIN", *modes]) if not modes else "BEGIN " + ", ".join(modes)
         self.commit_sql = "COMMIT"
         self.rollback_sql = "ROLLBACK"
+
+
+class TransactionBlock:
+    """The bookkeeping of one `transaction()` block; the driver sends the SQL it returns.
+
+    Raises:
+        InterfaceError: started twice, or finished when not started.
+    """
+
+    def __init__(self, session: Session, isolation: str | None, readonly: bool, deferrable: bool) -> None:
+        self._session = session
+        self._options = (isolation, readonly, deferrable)
+        self._plan: TransactionPlan | None = None
+
+    def begin(self) -> str:
+        """The statement that opens the block (BEGIN, or SAVEPOINT when nested); counts it as open."""
+        if self._plan is not None:
+            raise InterfaceError("this transaction was already started")
+        self._plan = TransactionPlan(self._session.transaction_depth, *self._options)
+        self._session.transaction_depth += 1
+        return self._plan.start_sql
+
+    def end(self, *, commit: bool) -> str:
+        """The statement that closes the block (COMMIT / RELEASE, or ROLLBACK); counts it as closed."""
+        plan = self._plan
+        if plan is None:
+            raise InterfaceError("this transaction is not active")
+        self._plan = None
+        self._session.transaction_depth -= 1
+        return plan.commit_sql if commit else plan.rollback_sql
