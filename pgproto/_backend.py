@@ -16,6 +16,7 @@ from .events import Notice
 
 _I32 = struct.Struct("!i")
 _I16 = struct.Struct("!h")
+_U16 = struct.Struct("!H")
 _FIELD = struct.Struct("!IhIhih")  # RowDescription field after its name
 
 
@@ -248,6 +249,11 @@ class _Reader:
         self.pos += 2
         return int(value)
 
+    def uint16(self) -> int:
+        (value,) = _U16.unpack_from(self.body, self.pos)
+        self.pos += 2
+        return int(value)
+
     def cstring(self) -> str:
         end = self.body.find(b"\0", self.pos)
         if end < 0:
@@ -398,10 +404,9 @@ def _empty(message: BackendMessage) -> Callable[[_Reader], BackendMessage]:
 
 
 def _parameter_description(r: _Reader) -> BackendMessage:
-    count = r.int16()
-    if count < 0:
-        raise ProtocolError(f"ParameterDescription announces {count} parameters")
-    r.take(4 * max(count, 0))
+    # Int16 in the docs, but the server sends up to 65535 parameters: it is unsigned in practice.
+    count = r.uint16()
+    r.take(4 * count)
     r.pos = 2
     oids = tuple(r.int32() & 0xFFFFFFFF for _ in range(count))
     r.end()

@@ -22,7 +22,10 @@ def _message(kind: bytes, body: bytes) -> bytes:
 
 
 def _cstring(text: str, what: str) -> bytes:
-    data = text.encode("utf-8")
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InterfaceError(f"{what} {text!r:.80} cannot be encoded as UTF-8: {exc.reason}") from exc
     if b"\0" in data:
         raise InterfaceError(f"{what} {text!r} contains a NUL character, which PostgreSQL cannot receive")
     return data + b"\0"

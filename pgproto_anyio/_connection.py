@@ -21,7 +21,7 @@ from pgproto._frontend import cancel_request
 from pgproto._shared._connection_base import ConnectionBase
 from pgproto._shared._dispatch import NotificationSink, Router, call_safely, log_query, logger, startup_finished
 from pgproto._shared._environment import load_connect_params
-from pgproto._shared._listeners import Listeners, quote_ident
+from pgproto._shared._listeners import Listeners, channel_key, quote_ident
 from pgproto._shared._operations import (
     Session,
     command,
@@ -126,6 +126,7 @@ class Connection(ConnectionBase):
             self._session.listeners.remove_listener(channel, callback)
             return
         await self._run(unlisten(self._session, channel, callback), f"UNLISTEN {quote_ident(channel)}", (), None)
+        self._drop_undelivered(channel)
 
     async def notifications(self, *channels: str) -> AsyncIterator[Notification]:
         """Notifications on `channels` as they arrive, for `async for`; LISTENs first, UNLISTENs at the end.
@@ -227,6 +228,7 @@ class Connection(ConnectionBase):
         done = anyio.Event()
         request.on_done = done.set
         self._router.requests.append(request)
+        self._drained.set()  # a reader paused by backpressure must read again: this request waits
         data = self._session.client.data_to_send()
         try:
             with anyio.CancelScope(shield=True):  # half a message would corrupt the stream
@@ -270,6 +272,15 @@ class Connection(ConnectionBase):
             self._task_group.start_soon(_reader.dispatch_channel, self, channel, queue)
         queue.append(notification)
         self._pending_notifications += 1
+
+    def _drop_undelivered(self, channel: str) -> None:
+        """The channel lost its last callback: what was queued for it is not delivered to later ones."""
+        key = channel_key(channel)
+        queue = self._dispatchers.get(key)
+        if queue and not self._session.listeners.channel_callbacks(key):
+            self._pending_notifications -= len(queue)
+            queue.clear()
+            self._drained.set()
 
     def _notification_done(self) -> None:
         self._pending_notifications -= 1
@@ -372,7 +383,12 @@ class _Connector:
         assert self._conn is not None and self._task_group is not None
         with anyio.CancelScope(shield=True):
             await self._conn.close()
-        return await self._task_group.__aexit__(exc_type, exc, tb)
+        if isinstance(exc, anyio.get_cancelled_exc_class()):
+            return await self._task_group.__aexit__(exc_type, exc, tb)
+        # The block's own exception propagates as it is, not wrapped in an ExceptionGroup: the task
+        # group only holds the connection's reader, which close() has just stopped.
+        await self._task_group.__aexit__(None, None, None)
+        return None
 
 
 def connect(

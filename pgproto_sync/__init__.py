@@ -5,9 +5,14 @@
 `add_termination_listener`, `add_query_logger`, `query_logger`, `notifications`, `poll`).
 """
 
+from pgproto import _sqlstate
+from pgproto._shared import _public
 from pgproto._shared._public import *  # noqa: F403
-from pgproto._shared._public import __all__ as _public_names
+from pgproto._sqlstate import *  # noqa: F403
 
 from ._connection import Connection, Transaction, connect
 
-__all__ = ["Connection", "Transaction", "connect", *_public_names]
+# These forms (not a computed list) let mypy see the re-exported names.
+__all__ = ["Connection", "Transaction", "connect"]
+__all__ += _public.__all__
+__all__ += _sqlstate.__all__

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = ["pgproto", "pgproto_anyio", "pgproto_sync", "tests", "fuzz"]
+TARGETS = ["pgproto", "pgproto_anyio", "pgproto_sync", "tests", "fuzz", "examples"]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -7,8 +7,10 @@ drivers resolve a DSN the same way. `pgproto._dsn` does the parsing, on the valu
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import ssl as _ssl
+import stat
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,11 +21,7 @@ def load_connect_params(options: Mapping[str, Any]) -> ConnectParams:
     """`connect()`'s arguments (by name) completed as libpq would: DSN, PG* variables, ~/.pgpass."""
     dsn = options["dsn"]
     environ = os.environ
-    try:
-        with open(passfile_path(environ, os.path.expanduser("~"), dsn), encoding="utf-8") as file:
-            passfile_text: str | None = file.read()
-    except (OSError, UnicodeDecodeError):
-        passfile_text = None
+    passfile_text = _read_passfile(passfile_path(environ, os.path.expanduser("~"), dsn))
     try:
         default_user = getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (e.g. in a container)
@@ -35,6 +33,27 @@ def load_connect_params(options: Mapping[str, Any]) -> ConnectParams:
         passfile_text=passfile_text,
         default_user=default_user,
     )
+
+
+def _read_passfile(path: str) -> str | None:
+    """The password file's text, or None if it is missing, unreadable, or open to others.
+
+    libpq ("The Password File") ignores a file that is not a regular file or that group or others
+    may read, and says so: a password others can read is not one to send.
+    """
+    try:
+        mode = os.stat(path).st_mode  # before open(): opening a FIFO would block
+        if os.name == "posix" and (not stat.S_ISREG(mode) or mode & (stat.S_IRWXG | stat.S_IRWXO)):
+            logging.getLogger("pgproto").warning(
+                "password file %r is ignored: it is not a regular file, or group or others can read it; "
+                "run chmod 0600 on it",
+                path,
+            )
+            return None
+        with open(path, encoding="utf-8") as file:
+            return file.read()
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 #: The connect() arguments that pgproto._dsn.resolve completes.

@@ -1,7 +1,6 @@
-"""The names both drivers re-export: every exception class, Record, Notice and Notification."""
+"""The names both drivers re-export beside the SQLSTATE classes: the other exceptions, Record, Notice and
+Notification."""
 
-from pgproto._sqlstate import *  # noqa: F403
-from pgproto._sqlstate import __all__ as _sqlstate_names
 from pgproto.errors import (
     ArgumentError,
     AuthenticationError,
@@ -24,5 +23,4 @@ __all__ = [
     "PostgresError",
     "ProtocolError",
     "Record",
-    *_sqlstate_names,
 ]

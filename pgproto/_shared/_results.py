@@ -11,7 +11,8 @@ from ..errors import InterfaceError, PostgresError
 
 class Record:
     """One result row: by position (`r[0]`), by column name (`r["name"]`), and like a read-only mapping
-    (`keys()`, `values()`, `items()`, `get()`, `dict(r)`). Iterating yields the values, as asyncpg does.
+    (`keys()`, `values()`, `items()`, `get()`, `dict(r)`, `name in r`). Iterating yields the values, as
+    asyncpg does.
     """
 
     __slots__ = ("_columns", "_values")
@@ -55,8 +56,9 @@ class Record:
     def __iter__(self) -> Iterator[object]:
         return iter(self._values)
 
-    def __contains__(self, value: object) -> bool:
-        return value in self._values
+    def __contains__(self, name: object) -> bool:
+        # asyncpg: `name in record` asks for a column name, as for a mapping.
+        return name in self._columns.index
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Record):

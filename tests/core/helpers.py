@@ -182,7 +182,8 @@ def notification(pid: int, channel: str, payload: str) -> bytes:
 
 
 def parameter_description(*oids: int) -> bytes:
-    return msg(b"t", i16(len(oids)) + b"".join(u32(o) for o in oids))
+    # The count is sent unsigned: a statement may have up to 65535 parameters.
+    return msg(b"t", struct.pack("!H", len(oids)) + b"".join(u32(o) for o in oids))
 
 
 def _copy_response(kind: bytes, fmt: int, column_formats: Sequence[int]) -> bytes:

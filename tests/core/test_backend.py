@@ -128,6 +128,8 @@ WELL_FORMED: list[tuple[str, bytes, b.BackendMessage]] = [
     ("NotificationResponse empty payload", notification(1, "c", ""), b.NotificationResponse(1, "c", "")),
     ("ParameterDescription", parameter_description(23, 25, 4294967295), b.ParameterDescription((23, 25, 4294967295))),
     ("ParameterDescription none", parameter_description(), b.ParameterDescription(())),
+    # Found by fuzz/test_parser.py: counts above 32767 are valid (the server allows 65535 parameters).
+    ("ParameterDescription 40000", parameter_description(*[23] * 40000), b.ParameterDescription((23,) * 40000)),
     ("ParameterStatus", parameter_status("TimeZone", "Europe/Paris"), b.ParameterStatus("TimeZone", "Europe/Paris")),
     ("ParseComplete", PARSE_COMPLETE, b.ParseComplete()),
     ("PortalSuspended", PORTAL_SUSPENDED, b.PortalSuspended()),
@@ -239,7 +241,7 @@ MALFORMED: list[tuple[str, bytes, str]] = [
     ("ParameterDescription empty", msg(b"t"), "ParameterDescription"),
     ("ParameterDescription too few oids", msg(b"t", i16(2) + u32(23)), "ParameterDescription"),
     ("ParameterDescription trailing", msg(b"t", i16(1) + u32(23) + b"\0"), "ParameterDescription"),
-    ("ParameterDescription negative count", msg(b"t", i16(-1)), "ParameterDescription"),
+    ("ParameterDescription 65535 announced, none sent", msg(b"t", i16(-1)), "ParameterDescription"),
     ("ParameterStatus missing value", msg(b"S", cstr("a")), "ParameterStatus"),
     ("ParameterStatus missing NUL", msg(b"S", b"a\0b"), "ParameterStatus"),
     ("ParameterStatus trailing", msg(b"S", b"a\0b\0c"), "ParameterStatus has 1 unexpected trailing"),
