@@ -7,7 +7,7 @@ import functools
 import ssl as _ssl
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -15,11 +15,11 @@ import anyio
 from anyio.abc import ByteStream, TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
-from pgproto import NEED_DATA, Client, ConnectionDoesNotExistError, InterfaceError, Notice, Notification
+from pgproto import NEED_DATA, Client, ConnectionDoesNotExistError, Notice, Notification
 from pgproto._dsn import Address, ConnectParams
 from pgproto._frontend import cancel_request
 from pgproto._shared._connection_base import ConnectionBase
-from pgproto._shared._dispatch import NotificationSink, Router, call_safely, log_query, logger, startup_finished
+from pgproto._shared._dispatch import Router, call_safely, log_query, logger, startup_finished
 from pgproto._shared._environment import load_connect_params
 from pgproto._shared._listeners import Listeners, channel_key, quote_ident
 from pgproto._shared._operations import (
@@ -30,20 +30,20 @@ from pgproto._shared._operations import (
     fetchrow,
     fetchval,
     listen,
+    simple_query,
     unlisten,
 )
 from pgproto._shared._results import Record, Request
 from pgproto._shared._transactions import TransactionBlock
 
 from . import _reader
+from ._iterator import NotificationIterator
 from ._spawn import spawn_background
 from ._transport import open_stream, send_cancel_request
 
 T = TypeVar("T")
 #: How long a cancelled query may take to acknowledge the CancelRequest before the connection is dropped.
 _CANCEL_GRACE = 10.0
-#: Notifications a `notifications()` iterator holds before its channel's dispatcher waits for it.
-_ITERATOR_BUFFER = 64
 
 
 class Connection(ConnectionBase):
@@ -75,6 +75,8 @@ class Connection(ConnectionBase):
         self._drained = anyio.Event()
         #: The streams of running notifications() iterators, closed when the connection is lost.
         self._sinks: set[MemoryObjectSendStream[Notification]] = set()
+        #: Channels whose last callback went where no UNLISTEN could be awaited; sent before the next request.
+        self._unlisten_due: set[str] = set()
 
     # -- queries ---------------------------------------------------------------------------------------
 
@@ -128,43 +130,16 @@ class Connection(ConnectionBase):
         await self._run(unlisten(self._session, channel, callback), f"UNLISTEN {quote_ident(channel)}", (), None)
         self._drop_undelivered(channel)
 
-    async def notifications(self, *channels: str) -> AsyncIterator[Notification]:
+    def notifications(self, *channels: str) -> NotificationIterator:
         """Notifications on `channels` as they arrive, for `async for`; LISTENs first, UNLISTENs at the end.
+
+        The iteration ends (and UNLISTENs) on `break`, cancellation or an error in the loop body;
+        `aclose()` ends it explicitly.
 
         Raises:
             ConnectionDoesNotExistError: the connection was lost while iterating.
         """
-        if not channels:
-            raise InterfaceError("notifications() needs at least one channel")
-        # A small buffer: when the consumer lags, its channel's dispatcher waits, and past
-        # max_pending_notifications the reader stops reading (backpressure, nothing dropped).
-        send, receive = anyio.create_memory_object_stream[Notification](_ITERATOR_BUFFER)
-
-        async def push(notification: Notification) -> None:
-            with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-                await send.send(notification)
-
-        sink = NotificationSink(push)
-        added: list[str] = []
-        self._sinks.add(send)
-        try:
-            for channel in channels:
-                await self.add_listener(channel, sink)
-                added.append(channel)
-            async with receive:
-                async for notification in receive:
-                    yield notification
-            raise ConnectionDoesNotExistError("the connection was lost")
-        finally:
-            self._sinks.discard(send)
-            send.close()
-            with anyio.CancelScope(shield=True):
-                for channel in added:
-                    if self._closed:
-                        self._session.listeners.remove_listener(channel, sink)
-                    else:
-                        with anyio.move_on_after(_CANCEL_GRACE):
-                            await self.remove_listener(channel, sink)
+        return NotificationIterator(self, channels)
 
     # -- closing ------------------------------------------------------------------------------------
 
@@ -207,6 +182,7 @@ class Connection(ConnectionBase):
         try:
             with anyio.fail_after(timeout) if timeout is not None else contextlib.nullcontext():
                 async with self._lock:
+                    await self._send_due_unlistens()
                     return await self._drive(operation, sent)
         finally:
             if sent:  # only what reached the server is logged (not e.g. a second add_listener)
@@ -281,6 +257,40 @@ class Connection(ConnectionBase):
             self._pending_notifications -= len(queue)
             queue.clear()
             self._drained.set()
+
+    def _abandon_listener(self, channel: str, callback: Callable[[str, str], Any]) -> None:
+        """Unregister `callback` where nothing can be awaited; a due UNLISTEN goes before the next request."""
+        if not self._session.listeners.remove_listener(channel, callback):
+            return
+        self._drop_undelivered(channel)
+        if self._closed:
+            return
+        self._unlisten_due.add(channel_key(channel))
+        if self._task_group is not None:
+            # Also without a next request; may fail where no task can start (garbage collected at exit).
+            with contextlib.suppress(Exception):
+                self._task_group.start_soon(self._flush_unlistens)
+
+    async def _flush_unlistens(self) -> None:
+        try:
+            async with self._lock:
+                await self._send_due_unlistens()
+        except ConnectionDoesNotExistError:
+            pass
+        except Exception:
+            logger.exception("UNLISTEN for an abandoned notifications() iterator failed")
+
+    async def _send_due_unlistens(self) -> None:
+        while self._unlisten_due and not self._closed:
+            channel = self._unlisten_due.pop()
+            if self._session.listeners.channel_callbacks(channel):
+                continue  # listened to again meanwhile
+            query = f"UNLISTEN {quote_ident(channel)}"
+            started = time.monotonic()
+            try:
+                await self._drive(simple_query(self._session, query), [])
+            finally:
+                log_query(self._session.listeners, query, (), time.monotonic() - started)
 
     def _notification_done(self) -> None:
         self._pending_notifications -= 1
