@@ -234,9 +234,8 @@ async def test_statements_sent_on_the_users_behalf_are_logged(conn: Connection) 
     await conn.add_listener("logged channel", callback)
     await conn.add_listener("logged channel", lambda channel, payload: None)  # no second LISTEN
     await conn.remove_listener("logged channel", callback)
-    async with conn.transaction(isolation="serializable"):
-        async with conn.transaction():
-            pass
+    async with conn.transaction(isolation="serializable"), conn.transaction():
+        pass
     with pytest.raises(ZeroDivisionError):
         async with conn.transaction():
             raise ZeroDivisionError

@@ -145,10 +145,10 @@ class Proxy:
     async def _link(self, client: anyio.abc.SocketStream) -> None:
         with anyio.CancelScope() as scope:
             self._links.append(scope)
-            async with client, await anyio.connect_tcp(self._server.host, self._server.port) as server:
-                async with anyio.create_task_group() as tasks:
-                    tasks.start_soon(_pump, client, server)
-                    tasks.start_soon(_pump, server, client)
+            server = await anyio.connect_tcp(self._server.host, self._server.port)
+            async with client, server, anyio.create_task_group() as tasks:
+                tasks.start_soon(_pump, client, server)
+                tasks.start_soon(_pump, server, client)
 
     def cut(self) -> None:
         """Close every proxied connection at once."""
