@@ -202,12 +202,14 @@ def _reconnect(dsn: str | None, channels: Sequence[str], notices: bool, out: Tex
 def run_listen(dsn: str | None, channels: Sequence[str], notices: bool, out: TextIO) -> int:
     """`pgproto listen`: print notifications (and notices) as JSON lines until interrupted; reconnect if lost."""
     channels = list(dict.fromkeys(_check_channel(channel) for channel in channels))
+    conn: Connection | None = None
+    # Ctrl-C may come at any moment, even while we announce that we listen: catch it around everything.
     try:
-        conn = _start_listening(dsn, channels, notices, out)
-    except CONNECTION_ERRORS as exc:
-        raise CommandError(f"cannot listen: {describe(exc)}") from None
-    _status(f"listening on {', '.join(map(repr, channels))} (Ctrl-C to stop)")
-    try:
+        try:
+            conn = _start_listening(dsn, channels, notices, out)
+        except CONNECTION_ERRORS as exc:
+            raise CommandError(f"cannot listen: {describe(exc)}") from None
+        _status(f"listening on {', '.join(map(repr, channels))} (Ctrl-C to stop)")
         while True:
             with contextlib.suppress(ConnectionDoesNotExistError):
                 _wait_until_lost(conn)
@@ -218,8 +220,9 @@ def run_listen(dsn: str | None, channels: Sequence[str], notices: bool, out: Tex
             message = "reconnected; notifications sent while disconnected may have been missed"
             _emit({"type": "reconnected", "message": message, "reconnected_at": _now()}, out)
             _status(message)
-    except (KeyboardInterrupt, OutputClosed):
-        conn.terminate()  # the server UNLISTENs by itself when the session ends
+    except KeyboardInterrupt:
+        if conn is not None:
+            conn.terminate()  # the server UNLISTENs by itself when the session ends
         return 0
 
 
