@@ -13,13 +13,12 @@ from typing import Any, TypeVar
 
 import anyio
 from anyio.abc import ByteStream, TaskGroup
-from anyio.streams.memory import MemoryObjectSendStream
 
 from pgproto import NEED_DATA, Client, ConnectionDoesNotExistError, Notice, Notification
 from pgproto._dsn import Address, ConnectParams
 from pgproto._frontend import cancel_request
 from pgproto._shared._connection_base import ConnectionBase
-from pgproto._shared._dispatch import Router, call_safely, log_query, logger, startup_finished
+from pgproto._shared._dispatch import NotificationSink, Router, call_safely, log_query, logger, startup_finished
 from pgproto._shared._environment import load_connect_params
 from pgproto._shared._listeners import Listeners, channel_key, quote_ident
 from pgproto._shared._operations import (
@@ -37,7 +36,7 @@ from pgproto._shared._results import Record, Request
 from pgproto._shared._transactions import TransactionBlock
 
 from . import _reader
-from ._iterator import NotificationIterator
+from ._iterator import Inbox, NotificationIterator
 from ._spawn import spawn_background
 from ._transport import open_stream, send_cancel_request
 
@@ -73,8 +72,8 @@ class Connection(ConnectionBase):
         self._pending_notifications = 0
         self._max_pending_notifications = max_pending_notifications
         self._drained = anyio.Event()
-        #: The streams of running notifications() iterators, closed when the connection is lost.
-        self._sinks: set[MemoryObjectSendStream[Notification]] = set()
+        #: The inboxes of running notifications() iterators, filled by the reader.
+        self._inboxes: dict[NotificationSink, Inbox] = {}
         #: Channels whose last callback went where no UNLISTEN could be awaited; sent before the next request.
         self._unlisten_due: set[str] = set()
 
@@ -240,8 +239,18 @@ class Connection(ConnectionBase):
 
     def _on_notification(self, notification: Notification) -> None:
         channel = notification.channel
-        if not self._session.listeners.channel_callbacks(channel) or self._task_group is None:
+        callbacks = self._session.listeners.channel_callbacks(channel)
+        if not callbacks or self._task_group is None:
             return  # nobody listens (any more): not delivered
+        dispatched = False
+        for callback in callbacks:
+            if not isinstance(callback, NotificationSink):
+                dispatched = True
+            elif (inbox := self._inboxes.get(callback)) is not None:
+                inbox.push(notification)  # here, in the server's order across the iterator's channels
+                self._pending_notifications += 1
+        if not dispatched:
+            return
         queue = self._dispatchers.get(channel)
         if queue is None:
             queue = self._dispatchers[channel] = deque()
@@ -292,6 +301,14 @@ class Connection(ConnectionBase):
             finally:
                 log_query(self._session.listeners, query, (), time.monotonic() - started)
 
+    def _discard_inbox(self, sink: NotificationSink) -> None:
+        """A notifications() iterator ended: what it had not yielded yet no longer counts as pending."""
+        inbox = self._inboxes.pop(sink, None)
+        if inbox is not None:
+            self._pending_notifications -= len(inbox.queue)
+            inbox.queue.clear()
+            self._drained.set()
+
     def _notification_done(self) -> None:
         self._pending_notifications -= 1
         if self._pending_notifications < self._max_pending_notifications:
@@ -308,8 +325,8 @@ class Connection(ConnectionBase):
         self._closed = True
         self._drained.set()
         self._router.fail_all(ConnectionDoesNotExistError(self._lost_message(reason)))
-        for send in list(self._sinks):
-            send.close()
+        for inbox in self._inboxes.values():
+            inbox.mark_lost()
         if self._closing_by_user:
             return
         for callback in self._session.listeners.termination_listeners:

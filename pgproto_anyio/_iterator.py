@@ -1,17 +1,17 @@
 """`Connection.notifications()`: an async iterator over the notifications of some channels.
 
-It LISTENs on its first step and UNLISTENs when the iteration ends, however it ends. Python tells an
-iterator nothing on `break`, so an abandoned iterator unregisters when it is dropped (see `__del__`).
+The reader fills its inbox directly, in the order the server sent the notifications (per-channel dispatchers
+would interleave channels by task scheduling). It LISTENs on its first step and UNLISTENs when the iteration
+ends, however it ends: Python tells an iterator nothing on `break`, so a dropped one unregisters in `__del__`.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections import deque
 from typing import TYPE_CHECKING
 
 import anyio
-from anyio.streams.memory import MemoryObjectSendStream
 
 from pgproto import ConnectionDoesNotExistError, InterfaceError, Notification
 from pgproto._shared._dispatch import NotificationSink
@@ -20,10 +20,28 @@ from pgproto._shared._listeners import channel_key
 if TYPE_CHECKING:
     from ._connection import Connection
 
-#: Notifications an iterator holds before its channel's dispatcher waits for it (then backpressure applies).
-_BUFFER = 64
 #: How long the UNLISTENs at the end of an iteration may take before they are left to the next request.
 _UNLISTEN_GRACE = 10.0
+
+
+class Inbox:
+    """An iterator's received, not yet yielded notifications. It holds no reference to the iterator: the
+    connection holds the inbox, and must not keep an abandoned iterator alive."""
+
+    __slots__ = ("lost", "queue", "wakeup")
+
+    def __init__(self) -> None:
+        self.queue: deque[Notification] = deque()
+        self.wakeup = anyio.Event()
+        self.lost = False
+
+    def push(self, notification: Notification) -> None:
+        self.queue.append(notification)
+        self.wakeup.set()
+
+    def mark_lost(self) -> None:
+        self.lost = True
+        self.wakeup.set()
 
 
 class NotificationIterator:
@@ -34,14 +52,16 @@ class NotificationIterator:
     """
 
     def __init__(self, conn: Connection, channels: tuple[str, ...]) -> None:
+        self._finished = True  # until __init__ succeeds: nothing for __del__ to undo
         if not channels:
             raise InterfaceError("notifications() needs at least one channel")
         for channel in channels:
             channel_key(channel)  # a bad name fails here, not at the first step
         self._conn = conn
         self._channels = channels
-        self._send, self._receive = anyio.create_memory_object_stream[Notification](_BUFFER)
-        self._sink = NotificationSink(_pusher(self._send))
+        self._inbox = Inbox()
+        # Registered as a channel callback (for LISTEN bookkeeping); the reader feeds the inbox itself.
+        self._sink = NotificationSink(self._inbox.push)
         self._added: list[str] = []
         self._started = False
         self._finished = False
@@ -52,26 +72,32 @@ class NotificationIterator:
     async def __anext__(self) -> Notification:
         if self._finished:
             raise StopAsyncIteration
+        inbox = self._inbox
         try:
             if not self._started:
                 self._started = True
-                self._conn._sinks.add(self._send)
+                self._conn._inboxes[self._sink] = inbox
                 for channel in self._channels:
                     await self._conn.add_listener(channel, self._sink)
                     self._added.append(channel)
-            return await self._receive.receive()
-        except (anyio.EndOfStream, anyio.ClosedResourceError):
-            await self.aclose()
-            raise ConnectionDoesNotExistError("the connection was lost") from None
+            while not inbox.queue:
+                if inbox.lost or self._conn.is_closed():
+                    await self.aclose()
+                    raise ConnectionDoesNotExistError("the connection was lost")
+                inbox.wakeup = anyio.Event()
+                await inbox.wakeup.wait()
         except BaseException:  # cancelled, or the LISTEN failed
             await self.aclose()
             raise
+        notification = inbox.queue.popleft()
+        self._conn._notification_done()
+        return notification
 
     async def aclose(self) -> None:
         """End the iteration now: UNLISTEN (shielded from cancellation); later steps stop the iteration."""
         if self._finished:
             return
-        self._close_streams()
+        self._discard_inbox()
         with anyio.CancelScope(shield=True):
             for channel in self._added:
                 if self._conn.is_closed():
@@ -85,24 +111,12 @@ class NotificationIterator:
     def __del__(self) -> None:
         # `break` (or an exception in the loop body) drops the iterator without a word: unregister now,
         # synchronously, and let the connection send the UNLISTEN before its next request.
-        if self._started and not self._finished:
-            self._close_streams()
-            for channel in self._added:
-                self._conn._abandon_listener(channel, self._sink)
+        if self._finished:
+            return
+        self._discard_inbox()
+        for channel in self._added:
+            self._conn._abandon_listener(channel, self._sink)
 
-    def _close_streams(self) -> None:
+    def _discard_inbox(self) -> None:
         self._finished = True
-        self._conn._sinks.discard(self._send)
-        self._send.close()
-        self._receive.close()  # wakes a dispatcher blocked on a full buffer
-
-
-def _pusher(send: MemoryObjectSendStream[Notification]) -> Callable[[Notification], Awaitable[None]]:
-    """The sink's callback. It holds the stream, not the iterator: the listener registry must not keep
-    an abandoned iterator alive, or it would never be dropped and never unregister."""
-
-    async def push(notification: Notification) -> None:
-        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-            await send.send(notification)
-
-    return push
+        self._conn._discard_inbox(self._sink)

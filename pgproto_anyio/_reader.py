@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from pgproto import NEED_DATA, Notification, ProtocolError
-from pgproto._shared._dispatch import deliver
+from pgproto._shared._dispatch import NotificationSink, deliver
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -67,6 +67,8 @@ async def dispatch_channel(conn: Connection, channel: str, queue: deque[Notifica
             notification = queue.popleft()
             try:
                 for callback in listeners.channel_callbacks(channel):
+                    if isinstance(callback, NotificationSink):
+                        continue  # a notifications() iterator: the reader fed it already
                     result = deliver(callback, notification)
                     if inspect.isawaitable(result):
                         try:
