@@ -9,7 +9,6 @@ without holding it, so another thread's query is never blocked by a waiting poll
 from __future__ import annotations
 
 import contextlib
-import select
 import socket
 import ssl as _ssl
 import threading
@@ -33,7 +32,7 @@ from pgproto._shared._dispatch import (
     startup_finished,
 )
 from pgproto._shared._environment import load_connect_params
-from pgproto._shared._listeners import Listeners, quote_ident
+from pgproto._shared._listeners import Listeners, channel_key, quote_ident
 from pgproto._shared._operations import (
     Session,
     command,
@@ -48,10 +47,11 @@ from pgproto._shared._results import Record, Request
 from pgproto._shared._transactions import TransactionBlock
 from pgproto.errors import ProtocolError
 
-from ._transport import open_socket, send_cancel_request
+from ._transport import open_socket, send_cancel_request, wait_socket
 
 T = TypeVar("T")
 _READ_SIZE = 65536
+_WRITE_SIZE = 65536
 #: How long a cancelled query may take to acknowledge the CancelRequest before the connection is dropped.
 _CANCEL_GRACE = 10.0
 
@@ -80,7 +80,11 @@ class Connection(ConnectionBase):
         self._closing_by_user = False
         self._termination_fired = False
         self._termination_reason: Notice | None = None
-        self._notices_seen = 0
+        #: Bytes queued for the server and not sent yet.
+        self._outgoing = bytearray()
+        #: Notifications and notices dispatched so far: poll() returns how many it added.
+        self._dispatched = 0
+        self._dispatching = False
         self._max_pending_notifications = max_pending_notifications
 
     # -- queries ---------------------------------------------------------------------------------------
@@ -135,9 +139,14 @@ class Connection(ConnectionBase):
             self._session.listeners.remove_listener(channel, callback)
             return
         self._run(unlisten(self._session, channel, callback), f"UNLISTEN {quote_ident(channel)}", (), None)
+        self._drop_undelivered(channel)
 
     def poll(self, timeout: float | None = None) -> int:
         """Wait until a server message arrives or `timeout` seconds pass; dispatch what is pending.
+
+        Callbacks run in this thread. poll() waits for the socket without holding the connection's
+        lock, so other threads' queries go on meanwhile; whichever thread reads a notification runs
+        its callbacks, so one that another thread's query read is not counted here.
 
         Returns:
             How many notifications and notices were dispatched (0 after a timeout). The poll that
@@ -150,21 +159,21 @@ class Connection(ConnectionBase):
             raise ConnectionDoesNotExistError("the connection is closed")
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            with self._lock:
-                if self._pending or self._closed:
-                    return self._end_call()
-                if self._readable(0):
-                    notices = self._notices_seen
-                    self._read_once(0)
-                    count = self._notices_seen - notices + len(self._pending)
+            # A bounded wait for the lock: a thread running query after query must not starve the poll.
+            if self._lock.acquire(timeout=-1 if deadline is None else max(0.0, deadline - time.monotonic())):
+                try:
+                    dispatched = self._dispatched
+                    if not self._closed and wait_socket(self._sock, write=False, timeout=0)[0]:
+                        self._read_available()
                     self._end_call()
-                    if count or self._closed:
-                        return count
+                    if self._dispatched != dispatched or self._closed:
+                        return self._dispatched - dispatched
+                finally:
+                    self._lock.release()
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 return 0
-            # Wait without the lock: another thread's query may run (and read) meanwhile.
-            self._readable(remaining)
+            wait_socket(self._sock, write=False, timeout=remaining)  # without the lock: queries may run
 
     def notifications(self, *channels: str, timeout: float | None = None) -> Iterator[Notification]:
         """Notifications on `channels` as they arrive: LISTENs first, UNLISTENs when the iteration ends.
@@ -204,17 +213,22 @@ class Connection(ConnectionBase):
     # -- closing ------------------------------------------------------------------------------------
 
     def close(self, *, timeout: float | None = None) -> None:
-        """Close gracefully: send Terminate and close the socket. Never raises once the server is gone."""
+        """Close gracefully: send Terminate and close the socket. Never raises once the server is gone.
+
+        Waits at most `timeout` seconds (default 10) for another thread's call to finish and for the
+        Terminate message to be sent.
+        """
         if self._closed:
             return
         self._closing_by_user = True
-        if self._lock.acquire(timeout=timeout if timeout is not None else _CANCEL_GRACE):
+        deadline = time.monotonic() + (_CANCEL_GRACE if timeout is None else timeout)
+        if self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             try:
                 if not self._closed:
-                    client = self._session.client
-                    client.terminate()
-                    with contextlib.suppress(OSError):
-                        self._sock.sendall(client.data_to_send())
+                    self._session.client.terminate()
+                    self._outgoing += self._session.client.data_to_send()
+                    with contextlib.suppress(OSError, TimeoutError):
+                        self._exchange(None, deadline)
             finally:
                 self._lock.release()
         self.terminate()
@@ -222,10 +236,9 @@ class Connection(ConnectionBase):
     def terminate(self) -> None:
         """Close at once, without telling the server; no termination listener fires."""
         self._closing_by_user = True
-        self._mark_lost(None)
         with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked reading it
-        self._sock.close()
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes a thread waiting on the socket
+        self._mark_lost(None)
 
     def __enter__(self) -> Connection:
         return self
@@ -261,89 +274,120 @@ class Connection(ConnectionBase):
         if self._closed:
             raise ConnectionDoesNotExistError("the connection is closed")
         self._router.requests.append(request)
+        self._outgoing += self._session.client.data_to_send()
         try:
-            self._sock.sendall(self._session.client.data_to_send())
-        except OSError as exc:
-            self._mark_lost(None)
-            raise ConnectionDoesNotExistError(f"the connection was lost: {exc}") from exc
-        try:
-            while not request.done:
-                if deadline is None:
-                    self._read_once(None)
-                    continue
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError("the query timed out; it was cancelled on the server")
-                self._read_once(remaining)
-        except (TimeoutError, KeyboardInterrupt):
+            self._exchange(request, deadline)
+        except TimeoutError:
+            self._cancel_on_server(request)
+            raise TimeoutError("the query timed out; it was cancelled on the server") from None
+        except BaseException:  # KeyboardInterrupt, or an exception from a signal handler
             self._cancel_on_server(request)
             raise
+
+    def _exchange(self, request: Request | None, deadline: float | None) -> None:
+        """Send what is queued and read until `request` is answered (None: until all is sent).
+
+        Reads while it writes: a pipelined batch gets answers before it is all sent, and a server
+        that cannot send them stops reading, so writing first could block both sides for ever.
+
+        Raises:
+            TimeoutError: `deadline` passed first.
+        """
+        while not self._closed and (self._outgoing or (request is not None and not request.done)):
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise TimeoutError("timed out waiting for the server")
+            readable, writable = wait_socket(self._sock, write=bool(self._outgoing), timeout=remaining)
+            if writable:
+                self._send_available()
+            if readable:
+                self._read_available()
+
+    def _send_available(self) -> None:
+        """Send as much of the queued bytes as the socket takes now."""
+        try:
+            while self._outgoing:
+                sent = self._sock.send(self._outgoing[:_WRITE_SIZE])
+                del self._outgoing[:sent]
+        except (BlockingIOError, _ssl.SSLWantWriteError, _ssl.SSLWantReadError):
+            return
+        except OSError as exc:
+            self._mark_lost(exc)
 
     def _cancel_on_server(self, request: Request) -> None:
         """The caller gave up on `request`: cancel it on the server and read until the server is in sync."""
         client = self._session.client
-        if request.done or self._closed or client.backend_pid is None or client.secret_key is None:
+        if request.done or self._closed:
             return
+        if client.backend_pid is not None and client.secret_key is not None:
+            try:
+                send_cancel_request(self._address, cancel_request(client.backend_pid, client.secret_key), _CANCEL_GRACE)
+            except OSError:
+                logger.warning("could not send a CancelRequest to %s", self._address)
         try:
-            send_cancel_request(self._address, cancel_request(client.backend_pid, client.secret_key), _CANCEL_GRACE)
-        except OSError:
-            logger.warning("could not send a CancelRequest to %s", self._address)
-        deadline = time.monotonic() + _CANCEL_GRACE
-        while not request.done and not self._closed and time.monotonic() < deadline:
-            self._read_once(deadline - time.monotonic())
-        if not request.done:
+            self._exchange(request, time.monotonic() + _CANCEL_GRACE)
+        except TimeoutError:
             logger.warning("the server did not answer a cancelled query in time; dropping the connection")
             self.terminate()
 
-    def _readable(self, timeout: float | None) -> bool:
-        """True when the socket has bytes to read (or is closed), waiting at most `timeout` seconds."""
-        sock = self._sock
-        if isinstance(sock, _ssl.SSLSocket) and sock.pending():
-            return True
-        try:
-            ready, _, _ = select.select([sock], [], [], timeout)
-        except (OSError, ValueError):  # closed by another thread
-            return True
-        return bool(ready)
-
-    def _read_once(self, timeout: float | None) -> None:
-        """Read what the server sent (waiting at most `timeout`), feed the Client, route every event."""
+    def _read_available(self) -> None:
+        """Read what the server sent (without waiting), feed the Client, route every event."""
         if self._closed:
             return
         client = self._session.client
         try:
-            self._sock.settimeout(timeout)
             data = self._sock.recv(_READ_SIZE)
-        except TimeoutError:
-            return
+        except (BlockingIOError, _ssl.SSLWantReadError, _ssl.SSLWantWriteError):
+            return  # e.g. half a TLS record: the rest comes with the next read
         except OSError:
-            data = b""
+            data = b""  # a reset is a lost connection, like an EOF
         try:
             client.receive_data(data)
             while (event := client.next_event()) is not NEED_DATA:
                 if type(event) is Notice:
-                    self._notices_seen += 1
+                    self._dispatched += 1
                 self._router.route(event)
         except ProtocolError as exc:
             logger.error("the server broke the protocol; closing the connection: %s", exc)
             self._mark_lost(exc)
 
-    def _end_call(self) -> int:
-        """Dispatch pending notifications, then fire termination listeners if the session just ended."""
-        count = 0
-        listeners = self._session.listeners
-        while self._pending:
-            notification = self._pending.popleft()
-            for callback in listeners.channel_callbacks(notification.channel):
-                deliver(callback, notification)
-            count += 1
-        if self._closed and not self._termination_fired and not self._closing_by_user:
-            self._termination_fired = True
-            for on_terminated in listeners.termination_listeners:
-                call_safely(on_terminated)
-        return count
+    def _end_call(self) -> None:
+        """Dispatch pending notifications, then fire termination listeners if the session just ended.
+
+        Not re-entered: a callback's own queries leave the notifications they read to this loop, so
+        each notification's callbacks finish before the next notification's start.
+        """
+        if self._dispatching:
+            return
+        self._dispatching = True
+        try:
+            listeners = self._session.listeners
+            while self._pending:
+                notification = self._pending.popleft()
+                callbacks = listeners.channel_callbacks(notification.channel)
+                if callbacks:  # a channel whose last callback went gets nothing more (API.md)
+                    self._dispatched += 1
+                for callback in callbacks:
+                    deliver(callback, notification)
+            if self._closed and not self._termination_fired and not self._closing_by_user:
+                self._termination_fired = True
+                for on_terminated in listeners.termination_listeners:
+                    call_safely(on_terminated)
+        finally:
+            self._dispatching = False
 
     # -- events from the router ---------------------------------------------------------------------
+
+    def _drop_undelivered(self, channel: str) -> None:
+        """The channel lost its last callback: what a callback's nested call queued for it is not
+        delivered, not even to a callback added later."""
+        key = channel_key(channel)
+        if self._session.listeners.channel_callbacks(key):
+            return
+        for _ in range(len(self._pending)):  # in place: the Router holds this deque's append
+            notification = self._pending.popleft()
+            if notification.channel != key:
+                self._pending.append(notification)
 
     def _on_terminated(self, reason: Notice | None) -> None:
         self._termination_reason = reason
@@ -441,7 +485,7 @@ def connect(
                 params=params.server_settings,
             )
             _startup(sock, client, deadline)
-            sock.settimeout(None)
+            sock.setblocking(False)  # from now on every wait is a wait_socket() with the call's deadline
         except BaseException:
             sock.close()
             raise

@@ -1,9 +1,12 @@
-"""TCP or Unix socket, SSLRequest then TLS, within a deadline; and CancelRequest on a socket of its own."""
+"""TCP or Unix socket, SSLRequest then TLS, within a deadline; CancelRequest on a socket of its own; and
+waiting for a socket to become readable or writable."""
 
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
+import ssl
 import time
 
 from pgproto import ProtocolError, ssl_request
@@ -63,3 +66,33 @@ def send_cancel_request(address: Address, data: bytes, timeout: float) -> None:
         sock.settimeout(timeout)
         sock.sendall(data)
         sock.recv(1)
+
+
+def wait_socket(sock: socket.socket, *, write: bool, timeout: float | None) -> tuple[bool, bool]:
+    """Wait until `sock` is readable (or, with `write`, writable) or `timeout` seconds pass.
+
+    Returns:
+        (readable, writable). A socket closed meanwhile (by another thread) reads as readable, so the
+        caller goes on to find it closed.
+    """
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True, False  # decrypted bytes wait in the TLS layer, where select cannot see them
+    try:
+        fd = sock.fileno()
+        if fd < 0:
+            return True, False
+        if _HAS_POLL:  # select() fails on descriptors above FD_SETSIZE (1024)
+            poller = select.poll()
+            poller.register(fd, select.POLLIN | (select.POLLOUT if write else 0))
+            events = poller.poll(None if timeout is None else max(0.0, timeout) * 1000)
+            mask = 0
+            for _, event in events:
+                mask |= event
+            return bool(mask & ~select.POLLOUT), bool(mask & select.POLLOUT)
+        readable, writable, _ = select.select([fd], [fd] if write else [], [], timeout)
+        return bool(readable), bool(writable)
+    except (OSError, ValueError):
+        return True, False
+
+
+_HAS_POLL = hasattr(select, "poll")
