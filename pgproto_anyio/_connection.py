@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import anyio
 from anyio.abc import ByteStream, TaskGroup
 
-from pgproto import NEED_DATA, Client, ConnectionDoesNotExistError, Notice, Notification
+from pgproto import NEED_DATA, Client, ConnectionDoesNotExistError, InterfaceError, Notice, Notification
 from pgproto._dsn import Address, ConnectParams
 from pgproto._frontend import cancel_request
 from pgproto._shared._connection_base import ConnectionBase
@@ -91,7 +91,7 @@ class Connection(ConnectionBase):
         self, query: str, args: Iterable[Sequence[object]], *, timeout: float | None = None
     ) -> None:
         """Run `query` once per argument tuple, pipelined in one round trip and one implicit transaction."""
-        rows = tuple(tuple(row) for row in args)
+        rows = _argument_rows(args)
         await self._run(execute_many(self._session, query, rows), query, rows, timeout)
 
     async def fetch(self, query: str, *args: object, timeout: float | None = None) -> list[Record]:
@@ -174,6 +174,8 @@ class Connection(ConnectionBase):
     async def _run(
         self, operation: Generator[Request, None, T], query: str, args: tuple[object, ...], timeout: float | None
     ) -> T:
+        if not isinstance(query, str):
+            raise InterfaceError(f"a query must be a str, not {type(query).__name__}")
         if self._closed:
             raise ConnectionDoesNotExistError("the connection is closed")
         started = time.monotonic()
@@ -333,6 +335,21 @@ class Connection(ConnectionBase):
             result = call_safely(callback)
             if isinstance(result, Awaitable) and self._task_group is not None:
                 self._task_group.start_soon(_await_logged, result, callback)
+
+
+def _argument_rows(args: Iterable[Sequence[object]]) -> tuple[tuple[object, ...], ...]:
+    """executemany()'s rows as tuples; a row that is no sequence (or is a str, which is one) is refused."""
+    if isinstance(args, (str, bytes)):
+        raise InterfaceError(f"executemany() needs an iterable of argument sequences, not {type(args).__name__}")
+    rows = []
+    for number, row in enumerate(args, 1):
+        if isinstance(row, (str, bytes, bytearray)) or not isinstance(row, Iterable):
+            raise InterfaceError(
+                f"executemany() row {number} is {row!r}: each row must be a sequence of arguments, "
+                f"e.g. ({row!r},)"
+            )
+        rows.append(tuple(row))
+    return tuple(rows)
 
 
 async def _await_logged(awaitable: Awaitable[object], callback: object) -> None:
