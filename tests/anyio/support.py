@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Literal
+from typing import Any, Literal
 
 import anyio
 import pytest
@@ -21,16 +21,16 @@ TIMEOUT = 10.0
 
 
 @contextlib.asynccontextmanager
-async def open_conn(dsn: str, mode: Mode = "async with") -> AsyncIterator[Connection]:
+async def open_conn(dsn: str, mode: Mode = "async with", **options: Any) -> AsyncIterator[Connection]:
     """A connection opened with `await connect()` (closed in finally) or `async with connect()`."""
     if mode == "await":
-        conn = await pgproto_anyio.connect(dsn)
+        conn = await pgproto_anyio.connect(dsn, **options)
         try:
             yield conn
         finally:
             await conn.close()
     else:
-        async with pgproto_anyio.connect(dsn) as conn:
+        async with pgproto_anyio.connect(dsn, **options) as conn:
             yield conn
 
 

@@ -6,12 +6,10 @@ The matching file of the sync driver is tests/sync/test_listeners.py.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
 import weakref
-from collections.abc import AsyncIterator, Callable
-from typing import Literal
+from collections.abc import Callable
 
 import anyio
 import pytest
@@ -19,38 +17,16 @@ import pytest
 import pgproto_anyio
 from pgproto_anyio import Connection
 
+from .support import MODES, TIMEOUT, Mode, listening, open_conn, wait_until
+
 # The anyio marker must be on the module (not added after collection) for the anyio_backend parametrization.
 pytestmark = pytest.mark.anyio
 
-Mode = Literal["await", "async with"]
-MODES: tuple[Mode, ...] = ("await", "async with")
-TIMEOUT = 10.0
 
-
-@contextlib.asynccontextmanager
-async def open_conn(dsn: str, mode: Mode) -> AsyncIterator[Connection]:
-    """A connection opened with `await connect()` (closed in finally) or `async with connect()`."""
-    if mode == "await":
-        conn = await pgproto_anyio.connect(dsn)
-        try:
-            yield conn
-        finally:
-            await conn.close()
-    else:
-        async with pgproto_anyio.connect(dsn) as conn:
-            yield conn
-
-
-async def wait_until(predicate: Callable[[], object], timeout: float = TIMEOUT) -> None:
-    """Sleep in small steps (the application awaiting something unrelated) until `predicate()` holds."""
-    with anyio.fail_after(timeout):
-        while not predicate():
-            await anyio.sleep(0.005)
-
-
-async def listening(conn: Connection) -> set[str]:
-    """The channels the server says this session listens to."""
-    return {str(row[0]) for row in await conn.fetch("SELECT pg_listening_channels()")}
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> Mode:
+    """Each delivery rule holds for `await connect()` (a background task) and `async with connect()`."""
+    return request.param  # type: ignore[no-any-return]  # one of MODES
 
 
 def ident(name: str) -> str:
@@ -66,7 +42,7 @@ def server_name(name: str) -> str:
 # -- LISTEN / UNLISTEN bookkeeping ---------------------------------------------------------------------
 
 
-async def test_listen_on_first_callback_unlisten_after_last(dsn: str) -> None:
+async def test_listen_on_first_callback_unlisten_after_last(dsn: str, mode: Mode) -> None:
     first: list[str] = []
     second: list[str] = []
 
@@ -76,7 +52,7 @@ async def test_listen_on_first_callback_unlisten_after_last(dsn: str) -> None:
     def on_second(channel: str, payload: str) -> None:
         second.append(payload)
 
-    async with pgproto_anyio.connect(dsn) as conn, pgproto_anyio.connect(dsn) as other:
+    async with open_conn(dsn, mode) as conn, pgproto_anyio.connect(dsn) as other:
         assert await listening(conn) == set()
         await conn.add_listener("books", on_first)
         assert await listening(conn) == {"books"}
@@ -103,7 +79,7 @@ async def test_listen_on_first_callback_unlisten_after_last(dsn: str) -> None:
         assert second == ["one", "two"]
 
 
-async def test_several_callbacks_on_one_channel_run_in_the_order_added(dsn: str) -> None:
+async def test_several_callbacks_on_one_channel_run_in_the_order_added(dsn: str, mode: Mode) -> None:
     calls: list[tuple[str, str]] = []
 
     def a(channel: str, payload: str) -> None:
@@ -117,7 +93,7 @@ async def test_several_callbacks_on_one_channel_run_in_the_order_added(dsn: str)
     def c(channel: str, payload: str) -> None:
         calls.append(("c", payload))
 
-    async with pgproto_anyio.connect(dsn) as conn, pgproto_anyio.connect(dsn) as other:
+    async with open_conn(dsn, mode) as conn, pgproto_anyio.connect(dsn) as other:
         for callback in (a, b, c):
             await conn.add_listener("several", callback)
         await other.execute("SELECT pg_notify('several', g::text) FROM generate_series(1, 3) g")
@@ -128,13 +104,13 @@ async def test_several_callbacks_on_one_channel_run_in_the_order_added(dsn: str)
         assert calls == expected
 
 
-async def test_one_callback_on_several_channels(dsn: str) -> None:
+async def test_one_callback_on_several_channels(dsn: str, mode: Mode) -> None:
     got: list[tuple[str, str]] = []
 
     def callback(channel: str, payload: str) -> None:
         got.append((channel, payload))
 
-    async with pgproto_anyio.connect(dsn) as conn, pgproto_anyio.connect(dsn) as other:
+    async with open_conn(dsn, mode) as conn, pgproto_anyio.connect(dsn) as other:
         for channel in ("red", "green", "blue"):
             await conn.add_listener(channel, callback)
         assert await listening(conn) == {"red", "green", "blue"}
@@ -149,7 +125,7 @@ async def test_one_callback_on_several_channels(dsn: str) -> None:
         assert sorted(got[3:]) == [("blue", "5"), ("red", "4")]
 
 
-async def test_removing_a_callback_that_was_never_added_is_a_no_op(dsn: str) -> None:
+async def test_removing_a_callback_that_was_never_added_is_a_no_op(dsn: str, mode: Mode) -> None:
     got: list[str] = []
 
     def added(channel: str, payload: str) -> None:
@@ -158,7 +134,7 @@ async def test_removing_a_callback_that_was_never_added_is_a_no_op(dsn: str) -> 
     def never_added(channel: str, payload: str) -> None:
         raise AssertionError("never added, never called")
 
-    async with pgproto_anyio.connect(dsn) as conn, pgproto_anyio.connect(dsn) as other:
+    async with open_conn(dsn, mode) as conn, pgproto_anyio.connect(dsn) as other:
         await conn.remove_listener("nobody", never_added)  # a channel never listened to
         assert await listening(conn) == set()
 
@@ -175,13 +151,13 @@ async def test_removing_a_callback_that_was_never_added_is_a_no_op(dsn: str) -> 
         assert await conn.fetchval("SELECT 1") == 1
 
 
-async def test_adding_the_same_callback_twice_calls_it_once(dsn: str) -> None:
+async def test_adding_the_same_callback_twice_calls_it_once(dsn: str, mode: Mode) -> None:
     got: list[str] = []
 
     def callback(channel: str, payload: str) -> None:
         got.append(payload)
 
-    async with pgproto_anyio.connect(dsn) as conn, pgproto_anyio.connect(dsn) as other:
+    async with open_conn(dsn, mode) as conn, pgproto_anyio.connect(dsn) as other:
         await conn.add_listener("twice", callback)
         await conn.add_listener("twice", callback)
         assert await listening(conn) == {"twice"}
@@ -265,13 +241,13 @@ async def test_channel_names_cannot_inject_sql(dsn: str, name: str) -> None:
 # -- ordering and concurrency -------------------------------------------------------------------------
 
 
-async def test_notifications_arrive_in_order_and_none_is_dropped(dsn: str) -> None:
+async def test_notifications_arrive_in_order_and_none_is_dropped(dsn: str, mode: Mode) -> None:
     got: dict[str, list[int]] = {"even": [], "odd": []}
 
     def callback(channel: str, payload: str) -> None:
         got[channel].append(int(payload))
 
-    async with pgproto_anyio.connect(dsn) as conn, pgproto_anyio.connect(dsn) as other:
+    async with open_conn(dsn, mode) as conn, pgproto_anyio.connect(dsn) as other:
         await conn.add_listener("even", callback)
         await conn.add_listener("odd", callback)
         await other.execute(
@@ -285,7 +261,7 @@ async def test_notifications_arrive_in_order_and_none_is_dropped(dsn: str) -> No
         assert got["odd"] == list(range(1, 1011, 2))
 
 
-async def test_next_notification_waits_for_every_callback_of_the_previous(dsn: str) -> None:
+async def test_next_notification_waits_for_every_callback_of_the_previous(dsn: str, mode: Mode) -> None:
     log: list[str] = []
 
     def recorder(name: str) -> Callable[[str, str], object]:
@@ -296,7 +272,7 @@ async def test_next_notification_waits_for_every_callback_of_the_previous(dsn: s
 
         return callback
 
-    async with pgproto_anyio.connect(dsn) as conn, pgproto_anyio.connect(dsn) as other:
+    async with open_conn(dsn, mode) as conn, pgproto_anyio.connect(dsn) as other:
         await conn.add_listener("serial", recorder("a"))
         await conn.add_listener("serial", recorder("b"))
         await other.execute("SELECT pg_notify('serial', g::text) FROM generate_series(1, 5) g")
@@ -307,7 +283,7 @@ async def test_next_notification_waits_for_every_callback_of_the_previous(dsn: s
         assert log == expected
 
 
-async def test_channels_do_not_wait_for_each_other(dsn: str) -> None:
+async def test_channels_do_not_wait_for_each_other(dsn: str, mode: Mode) -> None:
     release = anyio.Event()
     slow_started: list[str] = []
     slow_finished: list[str] = []
@@ -322,7 +298,7 @@ async def test_channels_do_not_wait_for_each_other(dsn: str) -> None:
         await anyio.sleep(0)
         fast.append(payload)
 
-    async with pgproto_anyio.connect(dsn) as conn, pgproto_anyio.connect(dsn) as other:
+    async with open_conn(dsn, mode) as conn, pgproto_anyio.connect(dsn) as other:
         try:
             await conn.add_listener("slow_lane", slow)
             await conn.add_listener("fast_lane", quick)
@@ -337,7 +313,7 @@ async def test_channels_do_not_wait_for_each_other(dsn: str) -> None:
         assert slow_started == ["s1", "s2"]
 
 
-async def test_a_slow_callback_does_not_delay_queries(dsn: str) -> None:
+async def test_a_slow_callback_does_not_delay_queries(dsn: str, mode: Mode) -> None:
     release = anyio.Event()
     started: list[str] = []
 
@@ -345,7 +321,7 @@ async def test_a_slow_callback_does_not_delay_queries(dsn: str) -> None:
         started.append(payload)
         await release.wait()
 
-    async with pgproto_anyio.connect(dsn) as conn, pgproto_anyio.connect(dsn) as other:
+    async with open_conn(dsn, mode) as conn, pgproto_anyio.connect(dsn) as other:
         try:
             await conn.add_listener("busy", slow)
             await other.execute("NOTIFY busy, '1'; NOTIFY busy, '2'")
@@ -363,10 +339,61 @@ async def test_a_slow_callback_does_not_delay_queries(dsn: str) -> None:
         await wait_until(lambda: started == ["1", "2"])
 
 
-async def test_a_callback_may_run_queries_on_the_same_connection(dsn: str) -> None:
+async def test_a_slow_callback_does_not_delay_notices_nor_termination(dsn: str, mode: Mode) -> None:
+    release = anyio.Event()
+    started: list[str] = []
+    notices: list[object] = []
+    terminated: list[str] = []
+
+    async def slow(channel: str, payload: str) -> None:
+        started.append(payload)
+        await release.wait()
+
+    async with open_conn(dsn, mode) as conn, pgproto_anyio.connect(dsn) as other:
+        try:
+            conn.add_log_listener(lambda notice: notices.append(notice.message))
+            conn.add_termination_listener(lambda: terminated.append("fired"))
+            await conn.add_listener("stuck", slow)
+            await other.execute("NOTIFY stuck, '1'")
+            await wait_until(lambda: started == ["1"])
+            await conn.execute("DO $$ BEGIN RAISE NOTICE 'still heard'; END $$")
+            assert notices == ["still heard"]
+            await other.fetchval("SELECT pg_terminate_backend($1)", conn.get_server_pid())
+            await wait_until(lambda: terminated)
+            assert conn.is_closed()
+        finally:
+            release.set()
+    assert terminated == ["fired"]
+
+
+async def test_callable_objects_and_bound_methods_as_callbacks(dsn: str, mode: Mode) -> None:
+    got: list[str] = []
+
+    class AsyncCallable:
+        async def __call__(self, channel: str, payload: str) -> None:
+            await anyio.sleep(0)
+            got.append(f"object:{payload}")
+
+    class Handler:
+        async def on_message(self, channel: str, payload: str) -> None:
+            await anyio.sleep(0)
+            got.append(f"method:{payload}")
+
+    handler = Handler()
+    async with open_conn(dsn, mode) as conn, pgproto_anyio.connect(dsn) as other:
+        await conn.add_listener("objects", AsyncCallable())
+        await conn.add_listener("objects", handler.on_message)
+        await other.execute("NOTIFY objects, 'a'; NOTIFY objects, 'b'")
+        await wait_until(lambda: len(got) == 4)
+        assert got == ["object:a", "method:a", "object:b", "method:b"]
+        await conn.remove_listener("objects", handler.on_message)  # an equal bound method removes it
+        assert len(conn._session.listeners.channel_callbacks("objects")) == 1
+
+
+async def test_a_callback_may_run_queries_on_the_same_connection(dsn: str, mode: Mode) -> None:
     results: list[object] = []
 
-    async with pgproto_anyio.connect(dsn) as conn, pgproto_anyio.connect(dsn) as other:
+    async with open_conn(dsn, mode) as conn, pgproto_anyio.connect(dsn) as other:
 
         async def callback(channel: str, payload: str) -> None:
             results.append(await conn.fetchval("SELECT upper($1::text)", payload))
@@ -385,7 +412,8 @@ async def test_a_callback_may_run_queries_on_the_same_connection(dsn: str) -> No
 
 
 async def test_a_raising_callback_is_logged_and_the_others_still_run(
-    dsn: str, caplog: pytest.LogCaptureFixture
+    dsn: str,
+    mode: Mode, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.ERROR, logger="pgproto")
     good: list[str] = []
@@ -404,7 +432,7 @@ async def test_a_raising_callback_is_logged_and_the_others_still_run(
     async def later_callback(channel: str, payload: str) -> None:
         later.append(payload)
 
-    async with pgproto_anyio.connect(dsn) as conn, pgproto_anyio.connect(dsn) as other:
+    async with open_conn(dsn, mode) as conn, pgproto_anyio.connect(dsn) as other:
         for callback in (bad_sync, good_callback, bad_async, later_callback):
             await conn.add_listener("faulty", callback)
         await other.execute("NOTIFY faulty, '1'; NOTIFY faulty, '2'")
@@ -430,12 +458,12 @@ async def test_a_raising_callback_is_logged_and_the_others_still_run(
 # -- removal ------------------------------------------------------------------------------------------------
 
 
-async def test_removing_the_last_callback_inside_a_callback_drops_the_rest_of_the_batch(dsn: str) -> None:
+async def test_removing_the_last_callback_inside_a_callback_drops_the_rest_of_the_batch(dsn: str, mode: Mode) -> None:
     got: list[str] = []
     finished: list[str] = []
     marker: list[str] = []
 
-    async with pgproto_anyio.connect(dsn) as conn, pgproto_anyio.connect(dsn) as other:
+    async with open_conn(dsn, mode) as conn, pgproto_anyio.connect(dsn) as other:
 
         async def callback(channel: str, payload: str) -> None:
             got.append(payload)
@@ -455,7 +483,7 @@ async def test_removing_the_last_callback_inside_a_callback_drops_the_rest_of_th
         assert got == ["1"]
 
 
-async def test_notifications_queued_when_the_last_callback_goes_are_not_delivered(dsn: str) -> None:
+async def test_notifications_queued_when_the_last_callback_goes_are_not_delivered(dsn: str, mode: Mode) -> None:
     release = anyio.Event()
     got: list[str] = []
     marker: list[str] = []
@@ -465,7 +493,7 @@ async def test_notifications_queued_when_the_last_callback_goes_are_not_delivere
         if payload == "1":
             await release.wait()
 
-    async with pgproto_anyio.connect(dsn) as conn, pgproto_anyio.connect(dsn) as other:
+    async with open_conn(dsn, mode) as conn, pgproto_anyio.connect(dsn) as other:
         try:
             await conn.add_listener("queued", blocking)
             await conn.add_listener("queued_marker", lambda channel, payload: marker.append(payload))
@@ -482,7 +510,7 @@ async def test_notifications_queued_when_the_last_callback_goes_are_not_delivere
         assert await listening(conn) == {"queued_marker"}
 
 
-async def test_notifications_queued_before_removal_do_not_reach_a_callback_added_later(dsn: str) -> None:
+async def test_notifications_queued_before_removal_do_not_reach_a_callback_added_later(dsn: str, mode: Mode) -> None:
     release = anyio.Event()
     old: list[str] = []
     new: list[str] = []
@@ -496,7 +524,7 @@ async def test_notifications_queued_before_removal_do_not_reach_a_callback_added
     def newcomer(channel: str, payload: str) -> None:
         new.append(payload)
 
-    async with pgproto_anyio.connect(dsn) as conn, pgproto_anyio.connect(dsn) as other:
+    async with open_conn(dsn, mode) as conn, pgproto_anyio.connect(dsn) as other:
         try:
             await conn.add_listener("again", blocking)
             await conn.add_listener("again_marker", lambda channel, payload: marker.append(payload))
@@ -517,7 +545,7 @@ async def test_notifications_queued_before_removal_do_not_reach_a_callback_added
 # -- backpressure ----------------------------------------------------------------------------------------
 
 
-async def test_backpressure_delivers_everything_in_order_and_queries_still_complete(dsn: str) -> None:
+async def test_backpressure_delivers_everything_in_order_and_queries_still_complete(dsn: str, mode: Mode) -> None:
     gate = anyio.Event()
     got: list[str] = []
     count = 2000
@@ -530,7 +558,7 @@ async def test_backpressure_delivers_everything_in_order_and_queries_still_compl
         else:
             await anyio.sleep(0)
 
-    async with pgproto_anyio.connect(dsn, max_pending_notifications=100) as conn, pgproto_anyio.connect(
+    async with open_conn(dsn, mode, max_pending_notifications=100) as conn, pgproto_anyio.connect(
         dsn
     ) as other:
         try:
@@ -553,7 +581,6 @@ async def test_backpressure_delivers_everything_in_order_and_queries_still_compl
 # -- delivery while the application does something else ---------------------------------------------
 
 
-@pytest.mark.parametrize("mode", MODES)
 async def test_delivered_while_the_application_sleeps(dsn: str, mode: Mode) -> None:
     plain: list[str] = []
     awaited: list[str] = []
