@@ -54,6 +54,8 @@ _READ_SIZE = 65536
 _WRITE_SIZE = 65536
 #: How long a cancelled query may take to acknowledge the CancelRequest before the connection is dropped.
 _CANCEL_GRACE = 10.0
+#: How often the CancelRequest is sent again while the server has not answered.
+_CANCEL_RETRY = 1.0
 
 
 class Connection(ConnectionBase):
@@ -315,20 +317,26 @@ class Connection(ConnectionBase):
             self._mark_lost(exc)
 
     def _cancel_on_server(self, request: Request) -> None:
-        """The caller gave up on `request`: cancel it on the server and read until the server is in sync."""
+        """The caller gave up on `request`: cancel it on the server and read until the server is in sync.
+
+        The CancelRequest is sent again every second: the server ignores one that arrives while it is
+        still reading the request (a large one), not yet running it.
+        """
         client = self._session.client
-        if request.done or self._closed:
-            return
-        if client.backend_pid is not None and client.secret_key is not None:
+        grace_end = time.monotonic() + _CANCEL_GRACE
+        while not request.done and not self._closed:
+            if client.backend_pid is not None and client.secret_key is not None:
+                try:
+                    data = cancel_request(client.backend_pid, client.secret_key)
+                    send_cancel_request(self._address, data, max(0.0, grace_end - time.monotonic()))
+                except OSError:
+                    logger.warning("could not send a CancelRequest to %s", self._address)
             try:
-                send_cancel_request(self._address, cancel_request(client.backend_pid, client.secret_key), _CANCEL_GRACE)
-            except OSError:
-                logger.warning("could not send a CancelRequest to %s", self._address)
-        try:
-            self._exchange(request, time.monotonic() + _CANCEL_GRACE)
-        except TimeoutError:
-            logger.warning("the server did not answer a cancelled query in time; dropping the connection")
-            self.terminate()
+                self._exchange(request, min(grace_end, time.monotonic() + _CANCEL_RETRY))
+            except TimeoutError:
+                if time.monotonic() >= grace_end:
+                    logger.warning("the server did not answer a cancelled query in time; dropping the connection")
+                    self.terminate()
 
     def _read_available(self) -> None:
         """Read what the server sent (without waiting), feed the Client, route every event."""
