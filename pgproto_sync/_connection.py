@@ -1,9 +1,14 @@
 """The blocking Connection: each public method encodes a request, then reads inline until it is answered.
 
-Callbacks run in the calling thread: log listeners as notices arrive, notification callbacks once the
+Callbacks run in the thread that reads: log listeners as notices arrive, notification callbacks once the
 call's result is in (and in `poll()`), termination listeners at the end of the call that found the
-connection lost. Calls from several threads are serialised by one lock; `poll()` waits for the socket
-without holding it, so another thread's query is never blocked by a waiting poll.
+connection lost.
+
+Threads: one lock serialises the calls, so a connection may be shared. `poll()` waits for the socket
+without the lock, so another thread's queries run meanwhile and are never held up by a waiting poll;
+a notification that such a query reads is dispatched by that query's thread, and the poll goes on
+waiting. A poll with a timeout waits at most that long for the lock, so a thread running query after
+query cannot hold it up past its timeout either. `close()` from another thread ends a waiting poll.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import ssl as _ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TypeVar
 
@@ -59,7 +64,11 @@ _CANCEL_RETRY = 1.0
 
 
 class Connection(ConnectionBase):
-    """A blocking connection to PostgreSQL. Create it with `connect()`; usable from several threads."""
+    """A blocking connection to PostgreSQL. Create it with `connect()`.
+
+    Usable from several threads: calls are serialised; see the module's docstring for how `poll()` and
+    queries in other threads interact.
+    """
 
     def __init__(
         self,
@@ -177,10 +186,12 @@ class Connection(ConnectionBase):
                 return 0
             wait_socket(self._sock, write=False, timeout=remaining)  # without the lock: queries may run
 
-    def notifications(self, *channels: str, timeout: float | None = None) -> Iterator[Notification]:
-        """Notifications on `channels` as they arrive: LISTENs first, UNLISTENs when the iteration ends.
+    def notifications(self, *channels: str, timeout: float | None = None) -> Generator[Notification, None, None]:
+        """Notifications on `channels` as they arrive: LISTENs first, UNLISTENs when the iteration ends
+        (the loop is left by break or an exception, the timeout passes, or the generator is closed).
 
-        Stops after `timeout` seconds without a notification (None: never).
+        Stops after `timeout` seconds without a notification (None: never). Waits with `poll()`, so the
+        connection's other callbacks run meanwhile, in this thread.
 
         Raises:
             ConnectionDoesNotExistError: the connection was lost while iterating.
