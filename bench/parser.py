@@ -182,15 +182,16 @@ SCENARIOS: dict[str, tuple[Callable[[int], Callable[[], None]], int, str]] = {
 
 
 def measure(name: str, repeat: int, n: int | None = None) -> tuple[float, int]:
-    """Best of `repeat` runs: seconds per item, and the item count."""
+    """Best of `repeat` runs: CPU seconds per item (so other load on the machine matters less), and the
+    item count."""
     build, default, _ = SCENARIOS[name]
     items = n or default
     run = build(items)
     best = float("inf")
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = time.process_time()
         run()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best / items, items
 
 

@@ -318,27 +318,51 @@ NOTICE_FIELDS: Final = {
 }  # fmt: skip
 
 
-def parse_notice(name: str, body: bytes) -> Notice:
-    """The fields of an ErrorResponse or NoticeResponse body; unknown field codes are ignored (§55.8)."""
-    fields: dict[str, str] = {}
-    pos = 0
+#: The Notice attribute positions, for building one positionally (the fast way for an 18-field dataclass).
+_NOTICE_POSITIONS: Final = {code: Notice.__slots__.index(attr) for code, attr in NOTICE_FIELDS.items()}
+_NOTICE_WIDTH: Final = len(Notice.__slots__)
+_NOTICE_POSITIONS_BY_LETTER: Final = {chr(code): index for code, index in _NOTICE_POSITIONS.items()}
+
+
+def parse_notice(name: str, body: bytes, pos: int = 0, end: int | None = None) -> Notice:
+    """The fields of an ErrorResponse or NoticeResponse body; unknown field codes are ignored (§55.8).
+
+    The body is `body[pos:end]`, so the client can parse a message in place, without copying it out.
+    """
+    if end is None:
+        end = len(body)
+    values: list[str | None] = [None] * _NOTICE_WIDTH
+    # The common case in one pass: decode the whole body, split at the NULs. Each field is a code and its
+    # text, and the body ends with the last field's NUL and the terminator, so a well-formed body splits
+    # into the fields and two empty strings. Anything else takes the byte-wise walk below, which says
+    # what is wrong.
+    parts = body[pos:end].decode("utf-8", "replace").split("\0")
+    if len(parts) >= 2 and parts[-1] == "" and parts[-2] == "" and "" not in parts[:-2]:
+        by_letter = _NOTICE_POSITIONS_BY_LETTER
+        for part in parts[:-2]:
+            index = by_letter.get(part[0])
+            if index is not None:
+                values[index] = part[1:]
+        return Notice(*values)
+    positions = _NOTICE_POSITIONS
+    find = body.find
     while True:
-        if pos >= len(body):
+        if pos >= end:
             raise ProtocolError(f"{name} is missing its terminating NUL")
         code = body[pos]
         if code == 0:
             break
-        end = body.find(b"\0", pos + 1)
-        if end < 0:
+        stop = find(b"\0", pos + 1, end)
+        if stop < 0:
             raise ProtocolError(f"{name} field {chr(code)!r} has no terminating NUL")
-        attr = NOTICE_FIELDS.get(code)
-        if attr is not None:
+        index = positions.get(code)
+        if index is not None:
             # Startup errors may come in the server's encoding: keep them readable rather than fail.
-            fields[attr] = body[pos + 1 : end].decode("utf-8", "replace")
-        pos = end + 1
-    if pos + 1 != len(body):
-        raise ProtocolError(f"{name} has {len(body) - pos - 1} unexpected trailing bytes")
-    return Notice(**fields)
+            values[index] = body[pos + 1 : stop].decode("utf-8", "replace")
+        pos = stop + 1
+    if pos + 1 != end:
+        raise ProtocolError(f"{name} has {end - pos - 1} unexpected trailing bytes")
+    return Notice(*values)
 
 
 def _formats(r: _Reader) -> tuple[int, tuple[int, ...]]:
@@ -385,14 +409,18 @@ def parse_row_description(body: bytes) -> tuple[FieldDescription, ...]:
     return tuple(fields)
 
 
-def parse_notification(body: bytes) -> NotificationResponse:
-    """A NotificationResponse: pid, channel, payload."""
-    (pid,) = _I32.unpack_from(body, 0)
-    mid = body.index(b"\0", 4)
-    end = body.index(b"\0", mid + 1)
-    if end + 1 != len(body):
-        raise ProtocolError(f"NotificationResponse has {len(body) - end - 1} unexpected trailing bytes")
-    return NotificationResponse(pid, body[4:mid].decode("utf-8"), body[mid + 1 : end].decode("utf-8"))
+def parse_notification(body: bytes, pos: int = 0, end: int | None = None) -> NotificationResponse:
+    """A NotificationResponse (`body[pos:end]`, parsed in place): pid, channel, payload."""
+    if end is None:
+        end = len(body)
+    if end - pos < 6:  # the body lies within a larger buffer: check its own length, not the buffer's
+        raise ProtocolError(f"NotificationResponse of {end - pos} bytes is too short for a pid and two strings")
+    (pid,) = _I32.unpack_from(body, pos)
+    mid = body.index(b"\0", pos + 4, end)
+    stop = body.index(b"\0", mid + 1, end)
+    if stop + 1 != end:
+        raise ProtocolError(f"NotificationResponse has {end - stop - 1} unexpected trailing bytes")
+    return NotificationResponse(pid, body[pos + 4 : mid].decode("utf-8"), body[mid + 1 : stop].decode("utf-8"))
 
 
 def _empty(message: BackendMessage) -> Callable[[_Reader], BackendMessage]:
@@ -462,17 +490,62 @@ _PARSERS: Final[dict[int, Callable[[_Reader], BackendMessage]]] = {
 }
 
 
-def parse(kind: int, body: bytes) -> BackendMessage:
-    """Decode one message.
+#: A faster way to the same message for the shapes the server sends all the time, parsing the body in
+#: place (`data[start:end]`, no copy). None means "not the common shape": the general parser above then
+#: decodes it, or names what is malformed.
+_FastParser = Callable[[bytes, int, int], "BackendMessage | None"]
+
+
+def _fast_empty(message: BackendMessage) -> _FastParser:
+    return lambda data, start, end: message if start == end else None
+
+
+_READY: Final = {ord(status): ReadyForQuery(status) for status in "ITE"}
+
+
+def _fast_ready_for_query(data: bytes, start: int, end: int) -> BackendMessage | None:
+    return _READY.get(data[start]) if end - start == 1 else None
+
+
+def _fast_command_complete(data: bytes, start: int, end: int) -> BackendMessage | None:
+    stop = end - 1
+    if stop < start or data.find(b"\0", start, end) != stop:
+        return None
+    return CommandComplete(data[start:stop].decode("utf-8"))
+
+
+_FAST_PARSERS: Final[dict[int, _FastParser]] = {
+    ord("2"): _fast_empty(BindComplete()),
+    ord("1"): _fast_empty(ParseComplete()),
+    ord("3"): _fast_empty(CloseComplete()),
+    ord("n"): _fast_empty(NoData()),
+    ord("I"): _fast_empty(EmptyQueryResponse()),
+    ord("C"): _fast_command_complete,
+    ord("Z"): _fast_ready_for_query,
+    ord("A"): parse_notification,
+    ord("N"): lambda data, start, end: NoticeResponse(parse_notice("NoticeResponse", data, start, end)),
+    ord("E"): lambda data, start, end: ErrorResponse(parse_notice("ErrorResponse", data, start, end)),
+}
+
+
+def parse(kind: int, data: bytes, start: int = 0, end: int | None = None) -> BackendMessage:
+    """Decode one message, whose body is `data[start:end]` (by default all of `data`).
 
     Raises:
         ProtocolError: unknown type byte, or a body that does not match its type's format.
     """
-    parser = _PARSERS.get(kind)
     name = MESSAGE_NAMES.get(kind)
-    if parser is None or name is None:
-        raise ProtocolError(f"unknown message type {bytes([kind])!r}")
+    if end is None:
+        end = len(data)
     try:
-        return parser(_Reader(name, body))
+        fast = _FAST_PARSERS.get(kind)
+        if fast is not None:
+            message = fast(data, start, end)
+            if message is not None:
+                return message
+        parser = _PARSERS.get(kind)
+        if parser is None or name is None:
+            raise ProtocolError(f"unknown message type {bytes([kind])!r}")
+        return parser(_Reader(name, data[start:end]))
     except (struct.error, ValueError, IndexError) as exc:
         raise ProtocolError(f"malformed {name}: {exc}") from exc

@@ -55,6 +55,20 @@ class ReceiveBuffer:
         """The next whole message as (type byte, body), or None until more bytes arrive.
 
         Raises:
+            ProtocolError: as `maybe_frame`.
+        """
+        data = self.data
+        frame = self.maybe_frame()
+        if frame is None:
+            return None
+        kind, start, end = frame
+        return kind, data[start:end]
+
+    def maybe_frame(self) -> tuple[int, int, int] | None:
+        """The next whole message, in place: (type byte, start, end) of its body in `data` (read `data`
+        before calling: a later `feed` replaces it). None until more bytes arrive.
+
+        Raises:
             ProtocolError: the declared length is below 4 or above `max_message_size`; checked as soon
                 as the header is here, before any buffering of that size.
         """
@@ -75,4 +89,4 @@ class ReceiveBuffer:
                 self.data, self.pos = b"", 0
             return None
         self.pos = end
-        return kind, data[pos + 5 : end]
+        return kind, pos + 5, end

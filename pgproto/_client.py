@@ -12,6 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from . import _backend as b
 from . import _frontend as f
@@ -34,6 +35,8 @@ NEED_DATA = _NeedData.NEED_DATA
 _I32 = struct.Struct("!i").unpack_from
 _I16 = struct.Struct("!h").unpack_from
 _DATA_ROW = 68  # b"D"
+_EXECUTE_ALL = f.execute("", 0)
+_SYNC = f.sync()
 #: Parameters every session starts with: the text codecs read UTF-8, ISO dates and postgres intervals.
 _SESSION_DEFAULTS = {"client_encoding": "UTF8", "DateStyle": "ISO", "IntervalStyle": "postgres"}
 _AUTH_METHOD_NAMES = {2: "Kerberos V5", 6: "SCM credentials", 7: "GSSAPI", 8: "GSSAPI", 9: "SSPI"}
@@ -49,6 +52,18 @@ class _Statement:
     columns: tuple[ev.Column, ...]
     encoders: tuple[tuple[int, Encoder], ...]
     decoders: tuple[Decoder, ...]
+    #: The Bind message's fixed parts, planned at the first Bind: before the values, and after them.
+    bind_parts: tuple[bytes, bytes] | None = None
+
+    def planned_bind(self) -> tuple[bytes, bytes]:
+        """Raises InterfaceError (at the first Bind, not when described) if the server's description
+        does not fit in a Bind, e.g. more than 32767 parameters."""
+        if self.bind_parts is None:
+            self.bind_parts = (
+                f.bind_head("", self.name, [fmt for fmt, _ in self.encoders]),
+                f.bind_tail([c.format for c in self.columns]),
+            )
+        return self.bind_parts
 
 
 @dataclass(slots=True)
@@ -167,19 +182,22 @@ class Client:
             raise type(self._error)(*self._error.args)
         try:
             while self._phase is not Phase.CLOSED:
+                buffer = self._buffer
+                data, pos = buffer.data, buffer.pos
                 pending = self._pending
-                if pending and pending[0].step in ROW_STEPS and self._buffer.pos < len(self._buffer.data):
+                if pos < len(data) and data[pos] == _DATA_ROW and pending and pending[0].step in ROW_STEPS:
                     rows = self._maybe_rows(pending[0])
                     if rows is not None:
                         return rows
-                message = self._buffer.maybe_extract()
-                if message is None:
+                frame = buffer.maybe_frame()
+                if frame is None:
                     if self._eof:
                         self._phase = Phase.CLOSED
                         self._pending.clear()
                         return ev.Terminated(None)
                     return NEED_DATA
-                event = self._handle(*message)
+                kind, start, end = frame
+                event = self._handle(kind, b.parse(kind, data, start, end))
                 if event is not None:
                     return event
             return NEED_DATA
@@ -235,17 +253,19 @@ class Client:
             raise InterfaceError(f"statement {name!r} is not prepared on this connection")
         args = tuple(args)
         values = self._encode_args(st, args)
-        self._out.append(
-            f.bind("", name, [fmt for fmt, _ in st.encoders], values, [c.format for c in st.columns])
-            + f.execute("", max_rows)
-        )
+        head, tail = st.planned_bind()
+        execute = _EXECUTE_ALL if max_rows == 0 else f.execute("", max_rows)
         now = self._clock()
-        self._pending.append(_Pending(Step.BIND, st.query, args, now, statement=name))
-        self._pending.append(
+        pending = self._pending
+        pending.append(_Pending(Step.BIND, st.query, args, now, statement=name))
+        pending.append(
             _Pending(Step.EXECUTE, st.query, args, now, statement=name, decoders=st.decoders, columns=st.columns)
         )
         if sync:
-            self.sync()
+            self._out.append(f.bind_values(head, values, tail) + execute + _SYNC)
+            pending.append(_Pending(Step.SYNC, st.query, args, now))
+        else:
+            self._out.append(f.bind_values(head, values, tail) + execute)
 
     def execute_prepared_many(self, name: str, args_seq: Sequence[Sequence[object]]) -> None:
         """Queue Bind and Execute of statement `name` once per argument tuple, then one Sync.
@@ -260,8 +280,6 @@ class Client:
         st = self._statements.get(name)
         if st is None:
             raise InterfaceError(f"statement {name!r} is not prepared on this connection")
-        formats = [fmt for fmt, _ in st.encoders]
-        result_formats = [c.format for c in st.columns]
         rows = [tuple(args) for args in args_seq]
         encoded = []
         for number, args in enumerate(rows, 1):
@@ -269,8 +287,8 @@ class Client:
                 encoded.append(self._encode_args(st, args))
             except InterfaceError as exc:
                 raise type(exc)(f"row {number}: {exc}") from exc
-        execute = f.execute("", 0)
-        self._out.extend(f.bind("", name, formats, values, result_formats) + execute for values in encoded)
+        head, tail = st.planned_bind()
+        self._out.extend(f.bind_values(head, values, tail) + _EXECUTE_ALL for values in encoded)
         now = self._clock()
         for args in rows:
             self._pending.append(_Pending(Step.BIND, st.query, args, now, statement=name))
@@ -376,8 +394,7 @@ class Client:
 
     # -- message handling ----------------------------------------------------------------------------
 
-    def _handle(self, kind: int, body: bytes) -> ev.Event | None:
-        message = b.parse(kind, body)
+    def _handle(self, kind: int, message: b.BackendMessage) -> ev.Event | None:
         cls = type(message)
         if cls in ANYTIME:
             return self._on_anytime(message)
@@ -395,7 +412,7 @@ class Client:
         key = (head.step, cls)
         if key not in STEPS:
             raise ProtocolError(f"unexpected {b.MESSAGE_NAMES[kind]} while waiting in step {head.step.name}")
-        event = self._on_step(head, message)
+        event = None if cls in _PROGRESS_ONLY else self._on_step(head, message)
         next_step = STEPS[key]
         if next_step is None:
             self._pending.popleft()
@@ -531,12 +548,13 @@ class Client:
 
     def _statement_described(self, head: _Pending, columns: tuple[ev.Column, ...]) -> ev.Event:
         oids = head.parameter_oids
+        encoders = tuple(encoder(oid) for oid in oids)
         st = _Statement(
             head.statement,
             head.query,
             oids,
             columns,
-            tuple(encoder(oid) for oid in oids),
+            encoders,
             tuple(decoder(c.type_oid, c.format) for c in columns),
         )
         self._statements[st.name] = st
@@ -582,6 +600,9 @@ class Client:
         buf.pos = pos
         return ev.Rows(rows) if rows else None
 
+
+#: Messages that only move the pending request on (their step's table entry says where); no event.
+_PROGRESS_ONLY: Final = frozenset({b.ParseComplete, b.BindComplete})
 
 #: What a value decoder raises for bytes it cannot turn into a Python value.
 _DECODE_ERRORS = (ValueError, ArithmeticError, IndexError, struct.error)

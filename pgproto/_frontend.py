@@ -101,20 +101,39 @@ def bind(
     result_formats: Sequence[int],
 ) -> bytes:
     """Bind: create `portal` from `statement` with the encoded parameter values (None for NULL)."""
-    parts = [
-        _cstring(portal, "portal name"),
-        _cstring(statement, "statement name"),
-        _pack(f"!h{len(parameter_formats)}h", "Bind parameter formats", len(parameter_formats), *parameter_formats),
-        _pack("!h", "Bind parameter count", len(values)),
-    ]
-    for value in values:
-        if value is None:
-            parts.append(_NULL)
-        else:
-            parts.append(_pack("!i", "Bind parameter size", len(value)))
-            parts.append(value)
-    parts.append(_pack(f"!h{len(result_formats)}h", "Bind result formats", len(result_formats), *result_formats))
-    return _message(b"B", b"".join(parts))
+    return bind_values(bind_head(portal, statement, parameter_formats), values, bind_tail(result_formats))
+
+
+def bind_head(portal: str, statement: str, parameter_formats: Sequence[int]) -> bytes:
+    """The part of a Bind before the values, the same for every Bind of a statement (planned once)."""
+    return (
+        _cstring(portal, "portal name")
+        + _cstring(statement, "statement name")
+        + _pack(f"!h{len(parameter_formats)}h", "Bind parameter formats", len(parameter_formats), *parameter_formats)
+    )
+
+
+def bind_tail(result_formats: Sequence[int]) -> bytes:
+    """The part of a Bind after the values: the result formats."""
+    return _pack(f"!h{len(result_formats)}h", "Bind result formats", len(result_formats), *result_formats)
+
+
+def bind_values(head: bytes, values: Sequence[bytes | None], tail: bytes) -> bytes:
+    """Bind from its planned `head` and `tail` (see `bind_head`, `bind_tail`) and the encoded values."""
+    parts = [head, _pack("!h", "Bind parameter count", len(values))]
+    append = parts.append
+    try:
+        for value in values:
+            if value is None:
+                append(_NULL)
+            else:
+                append(_I32.pack(len(value)))
+                append(value)
+    except struct.error as exc:
+        raise InterfaceError(f"Bind parameter size out of range ({exc})") from exc
+    append(tail)
+    body = b"".join(parts)
+    return _HEADER.pack(b"B", len(body) + 4) + body
 
 
 def describe_statement(statement: str) -> bytes:

@@ -14,6 +14,10 @@ from . import _backend as b
 
 
 class Phase(enum.Enum):
+    # Members are singletons: the identity hash (C) serves, and is much cheaper than Enum's (Python),
+    # which the table lookups pay on every message.
+    __hash__ = object.__hash__
+
     #: StartupMessage sent; waiting for an Authentication request (and through the SASL exchange).
     STARTING = enum.auto()
     #: Authenticated; waiting for BackendKeyData, ParameterStatus and the first ReadyForQuery.
@@ -48,6 +52,8 @@ PHASE_TRANSITIONS: Final[Mapping[tuple[Phase, type[b.BackendMessage]], Phase]] =
 
 
 class Step(enum.Enum):
+    __hash__ = object.__hash__  # as for Phase: STEPS is looked up per message
+
     #: Query sent (simple protocol); waiting for each statement's results, then ReadyForQuery.
     QUERY = enum.auto()
     #: A statement of the Query returns rows: DataRows until CommandComplete.

@@ -73,8 +73,9 @@ def test_failed_query_duration() -> None:
 
 
 def test_portal_suspended_duration() -> None:
-    # prepare reads the clock once for Parse+Describe and once for its Sync; so does execute_prepared.
-    client = ready_client(clock=list_clock([0.0, 0.0, 50.0, 50.0, 50.5]))
+    # prepare reads the clock once for Parse+Describe and once for its Sync; execute_prepared reads it once
+    # for Bind, Execute and Sync together.
+    client = ready_client(clock=list_clock([0.0, 0.0, 50.0, 50.5]))
     client.prepare("s", "SELECT $1::int4 AS a")
     feed(client, PARSE_COMPLETE + parameter_description(INT4) + row_description(A) + ready())
     client.execute_prepared("s", [1], max_rows=1)  # queued at 50.0
@@ -83,7 +84,7 @@ def test_portal_suspended_duration() -> None:
 
 
 def test_execute_prepared_duration() -> None:
-    client = ready_client(clock=list_clock([0.0, 0.0, 20.0, 20.0, 21.75]))
+    client = ready_client(clock=list_clock([0.0, 0.0, 20.0, 21.75]))
     client.prepare("s", "SELECT $1::int4 AS a")
     feed(client, PARSE_COMPLETE + parameter_description(INT4) + row_description(A) + ready())
     client.execute_prepared("s", [7])  # Bind+Execute queued at 20.0, Sync at 20.0
