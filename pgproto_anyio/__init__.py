@@ -10,7 +10,9 @@ from pgproto._shared import _public
 from pgproto._shared._public import *  # noqa: F403
 from pgproto._sqlstate import *  # noqa: F403
 
-from ._connection import Connection, Transaction, connect
+from ._connect import connect
+from ._connection import Connection
+from ._transaction import Transaction
 
 # These forms (not a computed list) let mypy see the re-exported names.
 __all__ = ["Connection", "Transaction", "connect"]
