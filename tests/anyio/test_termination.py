@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
 import anyio.abc
+import anyio.to_thread
 import pytest
 
 import pgproto_anyio
 from pgproto_anyio import Connection, connect
-from tests.cluster import Server
+from tests.cluster import Cluster, Server, find_installations
 
 from .support import MODES, TIMEOUT, Mode, logged_errors, open_conn, wait_until, wait_until_running
 
@@ -290,3 +292,39 @@ async def test_a_connection_nobody_references_still_reports_its_termination(admi
     assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid) is True
     await wait_until(lambda: fired)
     assert fired == ["async"]
+
+
+async def test_server_shutdown(anyio_backend: str) -> None:
+    # A cluster of its own: the session's server must outlive this test.
+    installations = find_installations()
+    if not installations:
+        if os.environ.get("PGPROTO_TEST_DSN"):
+            pytest.skip("stopping a server needs a cluster of our own, and no PostgreSQL binaries were found")
+        pytest.fail("no PostgreSQL binaries found for a cluster of our own")
+    cluster = Cluster(installations[0], auth_users=False)
+    await anyio.to_thread.run_sync(cluster.start)
+    try:
+        fired: list[str] = []
+        failures: list[BaseException] = []
+        async with connect(cluster.dsn()) as conn:
+            conn.add_termination_listener(lambda: fired.append("plain"))
+
+            async def pending() -> None:
+                try:
+                    await conn.fetchval("SELECT pg_sleep(60)")
+                except pgproto_anyio.ConnectionDoesNotExistError as exc:
+                    failures.append(exc)
+
+            with anyio.fail_after(TIMEOUT * 3):
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(pending)
+                    await anyio.sleep(0.1)
+                    await anyio.to_thread.run_sync(cluster.stop)  # fast shutdown, as `pg_ctl stop` does
+            assert fired == ["plain"]
+            assert len(failures) == 1
+            reason = conn.termination_reason
+            assert reason is not None and (reason.severity, reason.sqlstate) == ("FATAL", "57P01")
+            await _assert_every_call_fails(conn)
+    finally:
+        await anyio.to_thread.run_sync(cluster.stop)
+    assert fired == ["plain"]
