@@ -40,6 +40,7 @@ from pgproto._shared._environment import load_connect_params
 from pgproto._shared._listeners import Listeners, channel_key, quote_ident
 from pgproto._shared._operations import (
     Session,
+    argument_rows,
     command,
     execute_many,
     fetch,
@@ -77,7 +78,6 @@ class Connection(ConnectionBase):
         params: ConnectParams,
         address: Address,
         *,
-        max_pending_notifications: int,
         statement_cache_size: int,
     ) -> None:
         self._sock = sock
@@ -96,7 +96,6 @@ class Connection(ConnectionBase):
         #: Notifications and notices dispatched so far: poll() returns how many it added.
         self._dispatched = 0
         self._dispatching = False
-        self._max_pending_notifications = max_pending_notifications
 
     # -- queries ---------------------------------------------------------------------------------------
 
@@ -110,7 +109,7 @@ class Connection(ConnectionBase):
 
     def executemany(self, query: str, args: Iterable[Sequence[object]], *, timeout: float | None = None) -> None:
         """Run `query` once per argument tuple, pipelined in one round trip and one implicit transaction."""
-        rows = tuple(tuple(row) for row in args)
+        rows = argument_rows(args)
         self._run(execute_many(self._session, query, rows), query, rows, timeout)
 
     def fetch(self, query: str, *args: object, timeout: float | None = None) -> list[Record]:
@@ -251,7 +250,13 @@ class Connection(ConnectionBase):
         self._closing_by_user = True
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)  # wakes a thread waiting on the socket
-        self._mark_lost(None)
+        self._closed = True
+        # The Router belongs to the thread in a call, if there is one: that thread releases at its end.
+        if self._lock.acquire(blocking=False):
+            try:
+                self._release(None)
+            finally:
+                self._lock.release()
 
     def __enter__(self) -> Connection:
         return self
@@ -264,6 +269,8 @@ class Connection(ConnectionBase):
     def _run(
         self, operation: Generator[Request, None, T], query: str, args: tuple[object, ...], timeout: float | None
     ) -> T:
+        if not isinstance(query, str):  # else an AttributeError from deep in the core
+            raise InterfaceError(f"a query must be a str, not {type(query).__name__}")
         if self._closed:
             raise ConnectionDoesNotExistError("the connection is closed")
         with self._lock:
@@ -290,6 +297,8 @@ class Connection(ConnectionBase):
         self._outgoing += self._session.client.data_to_send()
         try:
             self._exchange(request, deadline)
+            if not request.done:  # terminate() in another thread ended the exchange
+                self._release(None)
         except TimeoutError:
             self._cancel_on_server(request)
             raise TimeoutError("the query timed out; it was cancelled on the server") from None
@@ -388,6 +397,8 @@ class Connection(ConnectionBase):
                     self._dispatched += 1
                 for callback in callbacks:
                     deliver(callback, notification)
+            if self._closed:
+                self._release(None)  # what terminate() in another thread left to this thread
             if self._closed and not self._termination_fired and not self._closing_by_user:
                 self._termination_fired = True
                 for on_terminated in listeners.termination_listeners:
@@ -417,6 +428,10 @@ class Connection(ConnectionBase):
         if self._closed:
             return
         self._closed = True
+        self._release(reason)
+
+    def _release(self, reason: object) -> None:
+        """Fail every request in flight and close the socket; by the thread that holds the lock."""
         self._router.fail_all(ConnectionDoesNotExistError(self._lost_message(reason)))
         with contextlib.suppress(OSError):
             self._sock.close()
@@ -479,7 +494,9 @@ def connect(
     """Connect to PostgreSQL: `conn = connect(...)`, or `with connect(...) as conn`.
 
     The arguments are those of `pgproto_anyio.connect`: a libpq URI or key=value `dsn`, completed by
-    the keyword arguments, the PG* environment variables and ~/.pgpass.
+    the keyword arguments, the PG* environment variables and ~/.pgpass. `max_pending_notifications`
+    is accepted for the same signature; this driver needs no limit, as it reads only while a call
+    waits for its result, and poll() dispatches each read before the next.
 
     Raises:
         PostgresError: the server refused the session (e.g. InvalidPasswordError).
@@ -513,7 +530,6 @@ def connect(
             client,
             params,
             address,
-            max_pending_notifications=max_pending_notifications,
             statement_cache_size=statement_cache_size,
         )
     where = ", ".join(f"{a.host}:{a.port}" for a in params.addresses)

@@ -11,7 +11,7 @@ from collections.abc import Generator, Iterable, Sequence
 
 from .. import events as ev
 from .._client import Client
-from ..errors import PostgresError
+from ..errors import InterfaceError, PostgresError
 from ._listeners import ChannelCallback, Listeners, quote_ident
 from ._results import Columns, Record, Request
 
@@ -112,6 +112,21 @@ def execute(session: Session, query: str, args: Sequence[object]) -> Generator[R
         request.raise_error()
         return request
     raise AssertionError("unreachable")
+
+
+def argument_rows(args: Iterable[Sequence[object]]) -> tuple[tuple[object, ...], ...]:
+    """executemany()'s rows as tuples; a row that is no sequence (or is a str, which is one) is refused."""
+    if isinstance(args, (str, bytes)):
+        raise InterfaceError(f"executemany() needs an iterable of argument sequences, not {type(args).__name__}")
+    rows = []
+    for number, row in enumerate(args, 1):
+        if isinstance(row, (str, bytes, bytearray)) or not isinstance(row, Iterable):
+            raise InterfaceError(
+                f"executemany() row {number} is {row!r}: each row must be a sequence of arguments, "
+                f"e.g. ({row!r},)"
+            )
+        rows.append(tuple(row))
+    return tuple(rows)
 
 
 def execute_many(

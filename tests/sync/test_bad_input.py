@@ -56,6 +56,25 @@ def test_wrong_number_of_arguments(conn: Connection) -> None:
     assert conn.fetchval("SELECT $1::int + $2::int", 1, 2) == 3
 
 
+def test_a_query_that_is_not_a_str(conn: Connection) -> None:
+    with pytest.raises(pgproto.InterfaceError, match="bytes"):
+        conn.execute(b"SELECT 1")  # type: ignore[arg-type]  # the wrong type on purpose
+    with pytest.raises(pgproto.InterfaceError, match="NoneType"):
+        conn.fetchval(None, 1)  # type: ignore[arg-type]  # the wrong type on purpose
+    assert conn.fetchval("SELECT 1") == 1
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [pytest.param("abc", id="a-str"), pytest.param(["ab", "cd"], id="str-rows"), pytest.param([1, 2], id="int-rows")],
+)
+def test_executemany_rows_that_are_not_sequences(conn: Connection, rows: object) -> None:
+    conn.execute("CREATE TEMP TABLE bad_rows (x text)")
+    with pytest.raises(pgproto.InterfaceError, match="executemany"):
+        conn.executemany("INSERT INTO bad_rows VALUES ($1)", rows)  # type: ignore[arg-type]  # on purpose
+    assert conn.fetchval("SELECT count(*) FROM bad_rows") == 0
+
+
 @pytest.mark.parametrize(
     ("sql", "value"),
     [("SELECT $1::int", "not a number"), ("SELECT $1::text", 5), ("SELECT $1::bytea", "str"),

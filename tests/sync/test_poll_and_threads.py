@@ -13,7 +13,7 @@ import pgproto
 import pgproto_sync
 from pgproto_sync import Connection
 
-from .helpers import TIMEOUT, Worker, terminate_backend, wait_until
+from .helpers import TIMEOUT, Worker, terminate_backend, wait_backend_gone, wait_until
 
 
 def test_poll_returns_0_after_the_timeout_when_nothing_arrives(conn: Connection) -> None:
@@ -210,3 +210,30 @@ def test_wait_until_helper_sees_polled_notifications(conn: Connection, other: Co
     conn.add_listener("helper", lambda channel, payload: got.append(payload))
     other.execute("NOTIFY helper, 'h'")
     wait_until(conn, lambda: got == ["h"])
+
+
+@pytest.mark.parametrize("end", ["terminate", "close"])
+def test_ending_the_connection_while_another_thread_queries(dsn: str, end: str) -> None:
+    # The backend checks its socket during the query (PostgreSQL 14+), so it ends when the socket closes.
+    conn = pgproto_sync.connect(dsn, server_settings={"client_connection_check_interval": "100ms"})
+    fired: list[str] = []
+    conn.add_termination_listener(lambda: fired.append("wrongly"))
+    pid = conn.get_server_pid()
+    querying = Worker(lambda: conn.fetchval("SELECT pg_sleep(60)"))
+    querying.start()
+    with pgproto_sync.connect(dsn) as admin:  # wait until the query runs on the server
+        deadline = time.monotonic() + TIMEOUT
+        while admin.fetchval("SELECT state FROM pg_stat_activity WHERE pid = $1", pid) != "active":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    if end == "terminate":
+        conn.terminate()
+    else:
+        conn.close(timeout=0.2)  # the query holds the connection: close gives up waiting, then terminates
+    assert conn.is_closed()
+    with pytest.raises(pgproto.ConnectionDoesNotExistError):
+        querying.finish()
+    assert fired == []
+    with pytest.raises(pgproto.ConnectionDoesNotExistError):
+        conn.fetchval("SELECT 1")
+    wait_backend_gone(dsn, pid)
