@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import functools
 import math
-import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
 
 import pgproto
 from pgproto_sync import Connection, Record, connect
+from tests.anyio.test_queries import ROUND_TRIPS, SAMPLE_UUID, UTC, _same
 from tests.cluster import Server
 
 from .helpers import Worker
@@ -177,77 +177,7 @@ def test_record_of_unnamed_columns(conn: Connection) -> None:
 
 # -- value types --------------------------------------------------------------------------------------------------
 
-UTC = timezone.utc
-PLUS_0530 = timezone(timedelta(hours=5, minutes=30))
-SAMPLE_UUID = uuid.UUID("12345678-1234-5678-1234-567812345678")
-
-#: (SQL type, Python value): `SELECT $1::type` must give back an equal value of the same Python type.
-ROUND_TRIPS: list[tuple[str, object]] = [
-    ("int2", -32768),
-    ("int2", 32767),
-    ("int4", -(2**31)),
-    ("int4", 2**31 - 1),
-    ("int8", -(2**63)),
-    ("int8", 2**63 - 1),
-    ("float8", 1.5),
-    ("float8", -1e300),
-    ("float8", math.inf),
-    ("float8", -math.inf),
-    ("float4", 0.25),
-    ("numeric", Decimal("0")),
-    ("numeric", Decimal("-0.001")),
-    ("numeric", Decimal("123456789012345678901234567890.123456789")),
-    ("numeric", Decimal("1E+30")),
-    ("numeric", Decimal("0.000000000000000000001")),
-    ("text", ""),
-    ("text", "héllo wörld ☃ 😀"),
-    ("text", "quote ' double \" backslash \\ tab \t newline \n"),
-    ("varchar", "varchar value"),
-    ("name", "a_name"),
-    ("bytea", b""),
-    ("bytea", b"\x00\x01\xff\\'\""),
-    ("bool", True),
-    ("bool", False),
-    ("date", date(2024, 2, 29)),
-    ("date", date(1, 1, 1)),
-    ("date", date(9999, 12, 31)),
-    ("time", time(0, 0)),
-    ("time", time(13, 14, 15, 123456)),
-    ("timestamp", datetime(2024, 1, 2, 3, 4, 5, 678901)),
-    ("timestamp", datetime(1, 1, 1)),
-    ("timestamp", datetime(1999, 12, 31, 23, 59, 59, 999999)),
-    ("timestamptz", datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)),
-    ("timestamptz", datetime(2024, 7, 1, 12, 0, tzinfo=PLUS_0530)),
-    ("interval", timedelta(0)),
-    ("interval", timedelta(days=3, hours=4, minutes=5, seconds=6, microseconds=7)),
-    ("interval", timedelta(days=-1, seconds=5)),
-    ("interval", timedelta(days=10000)),
-    ("uuid", SAMPLE_UUID),
-    ("int4[]", [1, 2, 3]),
-    ("int4[]", []),
-    ("int4[]", [1, None, 3]),
-    ("int4[]", [[1, 2], [3, 4]]),
-    ("int4[]", [[[1], [2]], [[3], [None]]]),
-    ("int8[]", [2**40, -(2**40)]),
-    ("float8[]", [1.5, None, -2.25]),
-    ("numeric[]", [Decimal("1.10"), None, Decimal("-3")]),
-    ("text[]", ["a", "b,c", '"quoted"', "back\\slash", "NULL", None, "{}", " spaced ", ""]),
-    ("text[]", [["a", "b"], ["c", None]]),
-    ("bool[]", [True, False, None]),
-    ("bytea[]", [b"\x00", b"", None]),
-    ("date[]", [date(2020, 1, 1), None]),
-    ("timestamptz[]", [datetime(2020, 1, 1, tzinfo=UTC)]),
-    ("uuid[]", [SAMPLE_UUID, None]),
-]
-
-
-def _same(got: object, expected: object) -> bool:
-    """Equal and of the same Python type, element by element for lists."""
-    if isinstance(expected, list):
-        return (
-            isinstance(got, list) and len(got) == len(expected) and all(_same(g, e) for g, e in zip(got, expected))
-        )
-    return type(got) is type(expected) and got == expected
+# The values of the anyio driver's tests (ROUND_TRIPS): one table for both drivers.
 
 
 @pytest.mark.parametrize(("sql_type", "value"), ROUND_TRIPS, ids=[f"{t}-{i}" for i, (t, _) in enumerate(ROUND_TRIPS)])
