@@ -118,7 +118,8 @@ def main(dsn: str | None) -> None:
         # The main thread queries the shared connection while the worker polls it.
         check(processor.conn.fetchval("SELECT $1::text", "main thread") == "main thread", "main thread query")
         wait_for(lambda: processor.processed == [1, 2], "jobs 1 and 2")
-        check(len(processor.slow_queries) == 1 and processor.slow_queries[0][1][0] == 2, "job 2 logged as slow")
+        # Job 2's query sleeps past the threshold; on a busy machine others may be slow too.
+        check(any(args[:1] == (2,) for _, args, _ in processor.slow_queries), "job 2 was not logged as slow")
 
         old_pid = processor.conn.get_server_pid()
         producer.fetchval("SELECT pg_terminate_backend($1)", old_pid)
@@ -128,7 +129,7 @@ def main(dsn: str | None) -> None:
         wait_for(lambda: processor.processed == [1, 2, 3], "job 3, after the reconnection")
 
     check(processor.losses == ["terminating connection due to administrator command"], f"losses: {processor.losses}")
-    print("jobs 1, 2 and 3 processed, one slow query reported, one connection loss survived")
+    print("jobs 1, 2 and 3 processed, the slow job reported, one connection loss survived")
 
 
 if __name__ == "__main__":
