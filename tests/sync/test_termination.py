@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -15,9 +16,9 @@ import pytest
 import pgproto
 import pgproto_sync
 from pgproto_sync import Connection
-from tests.cluster import Server
+from tests.cluster import Cluster, Server, find_installations
 
-from .helpers import TIMEOUT, terminate_backend, wait_until
+from .helpers import TIMEOUT, Worker, terminate_backend, wait_until
 
 
 def _assert_unusable(conn: Connection) -> None:
@@ -200,3 +201,32 @@ def test_network_loss_gives_no_reason(pg_server: Server) -> None:
     assert fired == ["lost"]
     assert conn.termination_reason is None
     _assert_unusable(conn)
+
+
+def test_server_shutdown() -> None:
+    # A cluster of its own: the session's server must outlive this test.
+    installations = find_installations()
+    if not installations:
+        if os.environ.get("PGPROTO_TEST_DSN"):
+            pytest.skip("stopping a server needs a cluster of our own, and no PostgreSQL binaries were found")
+        pytest.fail("no PostgreSQL binaries found for a cluster of our own")
+    with Cluster(installations[0], auth_users=False) as cluster:
+        fired: list[str] = []
+        busy = pgproto_sync.connect(cluster.dsn())
+        idle = pgproto_sync.connect(cluster.dsn())
+        busy.add_termination_listener(lambda: fired.append("busy"))
+        idle.add_termination_listener(lambda: fired.append("idle"))
+        querying = Worker(lambda: busy.fetchval("SELECT pg_sleep(60)"))
+        querying.start()
+        polling = Worker(idle.poll)
+        polling.start()
+        cluster.stop()  # fast shutdown, as `pg_ctl stop` does
+        with pytest.raises(pgproto.ConnectionDoesNotExistError):
+            querying.finish()
+        assert polling.finish() == 0
+        assert sorted(fired) == ["busy", "idle"]
+        for conn in (busy, idle):
+            reason = conn.termination_reason
+            assert reason is not None and (reason.severity, reason.sqlstate) == ("FATAL", "57P01")
+            _assert_unusable(conn)
+        assert sorted(fired) == ["busy", "idle"]
