@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import anyio
 from anyio.abc import ByteStream, TaskGroup
 
-from pgproto import Client, ConnectionDoesNotExistError, InterfaceError, Notice, Notification
+from pgproto import Client, ConnectionDoesNotExistError, InterfaceError, Notice, Notification, PostgresError
 from pgproto._dsn import Address, ConnectParams
 from pgproto._frontend import cancel_request
 from pgproto._shared._connection_base import ConnectionBase
@@ -71,6 +71,7 @@ class Connection(ConnectionBase):
         self._inboxes: dict[NotificationSink, Inbox] = {}
         #: Channels whose last callback went where no UNLISTEN could be awaited; sent before the next request.
         self._unlisten_due: set[str] = set()
+        self._flush_scheduled = False
 
     # -- queries ---------------------------------------------------------------------------------------
 
@@ -114,15 +115,32 @@ class Connection(ConnectionBase):
 
     async def add_listener(self, channel: str, callback: Callable[[str, str], Any]) -> None:
         """Call `callback(channel, payload)` for each notification on `channel` (LISTEN on the first)."""
-        await self._run(listen(self._session, channel, callback), f"LISTEN {quote_ident(channel)}", (), None)
+        sent: list[bool] = []
+        try:
+            await self._run(listen(self._session, channel, callback), f"LISTEN {quote_ident(channel)}", (), None, sent)
+        except PostgresError:
+            raise  # the server refused the LISTEN
+        except BaseException:
+            if sent:  # cancelled or failed with the LISTEN on its way: the server may listen for nobody
+                self._unlisten_if_unused(channel)
+            raise
 
     async def remove_listener(self, channel: str, callback: Callable[[str, str], Any]) -> None:
         """Stop calling `callback` for `channel` (UNLISTEN after the last); unknown callbacks: no-op."""
         if self._closed:
             self._session.listeners.remove_listener(channel, callback)
             return
-        await self._run(unlisten(self._session, channel, callback), f"UNLISTEN {quote_ident(channel)}", (), None)
-        self._drop_undelivered(channel)
+        sent: list[bool] = []
+        try:
+            await self._run(
+                unlisten(self._session, channel, callback), f"UNLISTEN {quote_ident(channel)}", (), None, sent
+            )
+        except BaseException:
+            if sent:  # cancelled with the UNLISTEN on its way: it may not have run
+                self._unlisten_if_unused(channel)
+            raise
+        finally:
+            self._drop_undelivered(channel)
 
     def notifications(self, *channels: str) -> NotificationIterator:
         """Notifications on `channels` as they arrive, for `async for`; LISTENs first, UNLISTENs at the end.
@@ -167,14 +185,19 @@ class Connection(ConnectionBase):
     # -- the request path -----------------------------------------------------------------------------
 
     async def _run(
-        self, operation: Generator[Request, None, T], query: str, args: tuple[object, ...], timeout: float | None
+        self,
+        operation: Generator[Request, None, T],
+        query: str,
+        args: tuple[object, ...],
+        timeout: float | None,
+        sent: list[bool] | None = None,
     ) -> T:
         if not isinstance(query, str):
             raise InterfaceError(f"a query must be a str, not {type(query).__name__}")
         if self._closed:
             raise ConnectionDoesNotExistError("the connection is closed")
         started = time.monotonic()
-        sent: list[bool] = []
+        sent = [] if sent is None else sent
         try:
             with anyio.fail_after(timeout) if timeout is not None else contextlib.nullcontext():
                 async with self._lock:
@@ -183,6 +206,8 @@ class Connection(ConnectionBase):
         finally:
             if sent:  # only what reached the server is logged (not e.g. a second add_listener)
                 log_query(self._session.listeners, query, args, time.monotonic() - started)
+            if self._unlisten_due and self._session.client.transaction_status == "I":
+                self._schedule_unlisten_flush()  # e.g. due since a transaction that has now ended
 
     async def _drive(self, operation: Generator[Request, None, T], sent: list[bool]) -> T:
         try:
@@ -193,6 +218,11 @@ class Connection(ConnectionBase):
                 request = operation.send(None)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]  # the generator's declared return type
+        except BaseException:
+            # Now, not when the traceback is freed: an operation undoes what it registered (listen()
+            # unregisters its callback) when it is closed.
+            operation.close()
+            raise
 
     async def _roundtrip(self, request: Request) -> None:
         if self._closed:
@@ -266,27 +296,38 @@ class Connection(ConnectionBase):
 
     def _abandon_listener(self, channel: str, callback: Callable[[str, str], Any]) -> None:
         """Unregister `callback` where nothing can be awaited; a due UNLISTEN goes before the next request."""
-        if not self._session.listeners.remove_listener(channel, callback):
-            return
-        self._drop_undelivered(channel)
-        if self._closed:
-            return
-        self._unlisten_due.add(channel_key(channel))
-        if self._task_group is not None:
-            # Also without a next request; may fail where no task can start (garbage collected at exit).
+        if self._session.listeners.remove_listener(channel, callback):
+            self._drop_undelivered(channel)
+            self._unlisten_if_unused(channel)
+
+    def _unlisten_if_unused(self, channel: str) -> None:
+        """UNLISTEN `channel` soon (before the next request) unless it has callbacks again by then."""
+        key = channel_key(channel)
+        if not self._closed and not self._session.listeners.channel_callbacks(key):
+            self._unlisten_due.add(key)
+            self._schedule_unlisten_flush()
+
+    def _schedule_unlisten_flush(self) -> None:
+        """Send the due UNLISTENs also when no request follows."""
+        if self._task_group is not None and not self._flush_scheduled and not self._closed:
+            # May fail where no task can start (an iterator garbage-collected at exit): the next request sends them.
             with contextlib.suppress(Exception):
                 self._task_group.start_soon(self._flush_unlistens)
+                self._flush_scheduled = True
 
     async def _flush_unlistens(self) -> None:
         try:
             async with self._lock:
+                self._flush_scheduled = False
                 await self._send_due_unlistens()
         except ConnectionDoesNotExistError:
             pass
-        except Exception:
-            logger.exception("UNLISTEN for an abandoned notifications() iterator failed")
 
     async def _send_due_unlistens(self) -> None:
+        # LISTEN and UNLISTEN are transactional: inside the application's transaction, a ROLLBACK would undo
+        # the UNLISTEN, and a failed transaction would refuse it. Wait until the session is idle.
+        if self._session.client.transaction_status != "I":
+            return
         while self._unlisten_due and not self._closed:
             channel = self._unlisten_due.pop()
             if self._session.listeners.channel_callbacks(channel):
@@ -295,6 +336,8 @@ class Connection(ConnectionBase):
             started = time.monotonic()
             try:
                 await self._drive(simple_query(self._session, query), [])
+            except PostgresError:
+                logger.warning("UNLISTEN %s failed; the session may go on listening", quote_ident(channel))
             finally:
                 log_query(self._session.listeners, query, (), time.monotonic() - started)
 

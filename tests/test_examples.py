@@ -1,7 +1,8 @@
 """Every example under examples/ runs to success against the test server, as a user would run it.
 
-Examples built on examples/_runner.py get the server's DSN as their argument and run on asyncio and on trio;
-any other example gets the server from libpq's PG* environment variables. core_demo starts a cluster of its own.
+An example is a module with a ``__main__`` block. It gets the server's DSN as its argument (and the same server
+in libpq's PG* environment variables); the pgproto_anyio ones run on asyncio and on trio. core_demo starts a
+cluster of its own.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ TIMEOUT = 120.0
 STANDALONE = {"core_demo"}
 
 
+def _source(name: str) -> str:
+    return (EXAMPLES / f"{name}.py").read_text(encoding="utf-8")
+
+
 def _examples() -> list[str]:
-    return sorted(path.stem for path in EXAMPLES.glob("*.py") if not path.name.startswith("_"))
-
-
-def _uses_runner(name: str) -> bool:
-    return "from ._runner import" in (EXAMPLES / f"{name}.py").read_text(encoding="utf-8")
+    """Runnable modules only: not helpers such as _runner.py or sync_runner.py."""
+    names = (path.stem for path in EXAMPLES.glob("*.py") if not path.name.startswith("_"))
+    return sorted(name for name in names if 'if __name__ == "__main__":' in _source(name))
 
 
 def _server_cases() -> list[object]:
@@ -36,7 +39,7 @@ def _server_cases() -> list[object]:
     for name in _examples():
         if name in STANDALONE:
             continue
-        backends = ["asyncio", "trio"] if _uses_runner(name) else ["default"]
+        backends = ["asyncio", "trio"] if "import pgproto_anyio" in _source(name) else ["sync"]
         cases += [pytest.param(name, backend, id=f"{name}-{backend}") for backend in backends]
     return cases
 
@@ -68,16 +71,14 @@ def test_every_example_is_covered() -> None:
 
 @pytest.mark.parametrize(("name", "backend"), _server_cases())
 def test_example(pg_server: Server, name: str, backend: str) -> None:
-    args = [f"examples.{name}"]
-    if backend != "default":
-        args.append(pg_server.dsn())
+    args = [f"examples.{name}", pg_server.dsn()]
     if backend == "trio":
         args.append("--trio")
     result = _run(args, _pg_environment(pg_server))
     output = f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     assert result.returncode == 0, output
     assert "FAILED" not in result.stderr, output
-    if backend != "default":
+    if backend != "sync":
         assert result.stdout.startswith(f"running on {backend}"), output
 
 

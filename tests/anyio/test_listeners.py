@@ -630,3 +630,66 @@ async def test_a_connection_nobody_references_keeps_its_listeners(dsn: str) -> N
         conn = ref()
         assert conn is not None, "the connection was collected while its listeners were registered"
         await conn.close()
+
+
+# -- cancelled while LISTEN / UNLISTEN are on their way -------------------------------------------------------
+
+
+async def test_add_listener_cancelled_mid_listen_leaves_no_listen_behind(dsn: str) -> None:
+    async with pgproto_anyio.connect(dsn) as conn:
+        for attempt in range(20):
+            channel = f"half_listened_{attempt}"
+
+            async def add(channel: str = channel) -> None:
+                await conn.add_listener(channel, lambda c, p: None)
+
+            with anyio.fail_after(TIMEOUT):
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(add)
+                    # The callback is registered just before the LISTEN is sent: cancel while it is answered.
+                    while channel not in conn._session.listeners.channels:
+                        await anyio.sleep(0)
+                    tasks.cancel_scope.cancel()
+            assert channel not in conn._session.listeners.channels
+            assert await listening(conn) == set(), f"attempt {attempt}"
+
+
+async def test_remove_listener_cancelled_mid_unlisten_leaves_no_listen_behind(dsn: str) -> None:
+    async with pgproto_anyio.connect(dsn) as conn:
+        for attempt in range(20):
+            channel = f"half_unlistened_{attempt}"
+
+            def callback(c: str, p: str) -> None:
+                pass
+
+            await conn.add_listener(channel, callback)
+            with anyio.fail_after(TIMEOUT):
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(conn.remove_listener, channel, callback)
+                    while channel in conn._session.listeners.channels:
+                        await anyio.sleep(0)
+                    tasks.cancel_scope.cancel()
+            assert await listening(conn) == set(), f"attempt {attempt}"
+
+
+async def test_due_unlisten_waits_for_the_end_of_the_transaction(dsn: str) -> None:
+    logged: list[str] = []
+    async with pgproto_anyio.connect(dsn) as conn, pgproto_anyio.connect(dsn) as other:
+        conn.add_query_logger(lambda query, args, duration: logged.append(query))
+        with anyio.fail_after(TIMEOUT):
+            async with anyio.create_task_group() as tasks:
+
+                async def notify() -> None:
+                    await anyio.sleep(0.05)
+                    await other.execute("NOTIFY in_tx, 'x'")
+
+                tasks.start_soon(notify)
+                async for _ in conn.notifications("in_tx"):
+                    await conn.execute("BEGIN")
+                    break  # the UNLISTEN is due, inside the application's transaction
+        with pytest.raises(pgproto_anyio.DivisionByZeroError):
+            await conn.execute("SELECT 1 / 0")  # the transaction fails: an UNLISTEN now would fail too
+        assert await conn.execute("ROLLBACK") == "ROLLBACK"  # (and would undo an UNLISTEN sent before)
+        await wait_until(lambda: 'UNLISTEN "in_tx"' in logged)
+        assert await listening(conn) == set()
+        assert logged.index('UNLISTEN "in_tx"') > logged.index("ROLLBACK")
