@@ -1,9 +1,10 @@
 """`python -m bench.parser`: the core alone, bytes in memory -> events, no server and no network.
 
 Scenarios: `rows` (a DataRow-heavy result of the fetch workload's 7 columns), `notify` (a flood of
-NotificationResponse), `notices` (a flood of NoticeResponse, as RAISE NOTICE sends them) and `rtt` (one
-prepared query's request encoded and its four-message answer parsed, per item). Input arrives in 64 KiB
-chunks, as a socket read would give it. `--profile NAME` prints the cProfile of one scenario.
+NotificationResponse), `notices` (a flood of NoticeResponse, as RAISE NOTICE sends them), `rtt` (one
+prepared query's request encoded and its four-message answer parsed, per item) and `executemany` (10,000
+Bind/Execute pairs encoded, their answers parsed). Input arrives in 64 KiB chunks, as a socket read would
+give it. `--profile NAME` prints the cProfile of one scenario.
 """
 
 from __future__ import annotations
@@ -167,6 +168,22 @@ def rtt_scenario(n: int) -> Callable[[], None]:
     return run
 
 
+def executemany_scenario(n: int) -> Callable[[], None]:
+    client = _ready_client()
+    _prepared(client, "s", [o.INT4, o.TEXT], [])
+    rows = [(i, f"row number {i:010d}") for i in range(n)]
+    answer = _chunks((_msg(b"2", b"") + _msg(b"C", _cstr("INSERT 0 1"))) * n + _msg(b"Z", b"I"))
+
+    def run() -> None:
+        client.execute_prepared_many("s", rows)
+        client.data_to_send()
+        for chunk in answer:
+            client.receive_data(chunk)
+            _drain(client)
+
+    return run
+
+
 def _fetch_one() -> bytes:
     value = _value(o.INT4, 1)
     return _msg(b"D", struct.pack("!hi", 1, len(value)) + value)
@@ -178,6 +195,7 @@ SCENARIOS: dict[str, tuple[Callable[[int], Callable[[], None]], int, str]] = {
     "notify": (notify_scenario, 50_000, "notification"),
     "notices": (notices_scenario, 10_000, "notice"),
     "rtt": (rtt_scenario, 5_000, "query"),
+    "executemany": (executemany_scenario, 10_000, "row"),
 }
 
 

@@ -19,8 +19,19 @@ from . import _frontend as f
 from . import events as ev
 from ._auth import SCRAM_SHA_256, ScramSha256, md5_password
 from ._buffer import DEFAULT_MAX_MESSAGE_SIZE, ReceiveBuffer
+from ._rows import RowPlan
 from ._state import ANYTIME, COPY_IN_STEPS, PHASE_TRANSITIONS, ROW_STEPS, SIMPLE_STEPS, STEPS, Phase, Step
-from ._types import Decoder, Encoder, decoder, encoder, infer_oid, result_format, text_encode
+from ._types import (
+    BINARY_FORMAT,
+    Decoder,
+    Encoder,
+    decoder,
+    encoder,
+    fixed_binary,
+    infer_oid,
+    result_format,
+    text_encode,
+)
 from .errors import ArgumentError, AuthenticationError, ConnectionDoesNotExistError, InterfaceError, ProtocolError
 
 
@@ -42,6 +53,16 @@ _SESSION_DEFAULTS = {"client_encoding": "UTF8", "DateStyle": "ISO", "IntervalSty
 _AUTH_METHOD_NAMES = {2: "Kerberos V5", 6: "SCM credentials", 7: "GSSAPI", 8: "GSSAPI", 9: "SSPI"}
 
 
+_NO_COLUMNS: Final = RowPlan((), ())
+
+
+def _plan(columns: Sequence[ev.Column]) -> tuple[tuple[Decoder, ...], RowPlan]:
+    """The decoders of a result's columns and its row plan, worked out once per RowDescription."""
+    decoders = tuple(decoder(c.type_oid, c.format) for c in columns)
+    fixed = [fixed_binary(c.type_oid) if c.format == BINARY_FORMAT else None for c in columns]
+    return decoders, RowPlan(decoders, fixed)
+
+
 @dataclass(slots=True)
 class _Statement:
     """A described prepared statement, with its codecs planned once."""
@@ -52,6 +73,7 @@ class _Statement:
     columns: tuple[ev.Column, ...]
     encoders: tuple[tuple[int, Encoder], ...]
     decoders: tuple[Decoder, ...]
+    plan: RowPlan
     #: The Bind message's fixed parts, planned at the first Bind: before the values, and after them.
     bind_parts: tuple[bytes, bytes] | None = None
 
@@ -77,6 +99,7 @@ class _Pending:
     statement: str = ""
     parameter_oids: tuple[int, ...] = ()
     decoders: tuple[Decoder, ...] = ()
+    plan: RowPlan = _NO_COLUMNS
     columns: tuple[ev.Column, ...] = ()
     decode_failed: bool = False
 
@@ -259,7 +282,9 @@ class Client:
         pending = self._pending
         pending.append(_Pending(Step.BIND, st.query, args, now, statement=name))
         pending.append(
-            _Pending(Step.EXECUTE, st.query, args, now, statement=name, decoders=st.decoders, columns=st.columns)
+            _Pending(
+                Step.EXECUTE, st.query, args, now, name, decoders=st.decoders, plan=st.plan, columns=st.columns
+            )
         )
         if sync:
             self._out.append(f.bind_values(head, values, tail) + execute + _SYNC)
@@ -293,7 +318,9 @@ class Client:
         for args in rows:
             self._pending.append(_Pending(Step.BIND, st.query, args, now, statement=name))
             self._pending.append(
-                _Pending(Step.EXECUTE, st.query, args, now, statement=name, decoders=st.decoders, columns=st.columns)
+                _Pending(
+                    Step.EXECUTE, st.query, args, now, name, decoders=st.decoders, plan=st.plan, columns=st.columns
+                )
             )
         self.sync()
 
@@ -536,27 +563,19 @@ class Client:
             columns = tuple(_column(fd, result_format(fd.type_oid)) for fd in message.fields)
             return self._statement_described(head, columns)
         columns = tuple(_column(fd, fd.format) for fd in message.fields)
-        decoders = tuple(decoder(c.type_oid, c.format) for c in columns)
+        decoders, plan = _plan(columns)
         if head.step is Step.DESCRIBE_PORTAL:
             target = self._pending[1] if len(self._pending) > 1 else None
             if target is None or target.step is not Step.EXECUTE:
                 raise ProtocolError("RowDescription for a portal that is not executed next")
-            target.decoders, target.columns = decoders, columns
+            target.decoders, target.plan, target.columns = decoders, plan, columns
         else:
-            head.decoders, head.columns = decoders, columns
+            head.decoders, head.plan, head.columns = decoders, plan, columns
         return ev.RowDescription(columns)
 
     def _statement_described(self, head: _Pending, columns: tuple[ev.Column, ...]) -> ev.Event:
         oids = head.parameter_oids
-        encoders = tuple(encoder(oid) for oid in oids)
-        st = _Statement(
-            head.statement,
-            head.query,
-            oids,
-            columns,
-            encoders,
-            tuple(decoder(c.type_oid, c.format) for c in columns),
-        )
+        st = _Statement(head.statement, head.query, oids, columns, tuple(encoder(oid) for oid in oids), *_plan(columns))
         self._statements[st.name] = st
         return ev.StatementPrepared(st.name, st.query, oids, columns)
 
@@ -574,6 +593,7 @@ class Client:
         limit = buf.max_message_size
         skip = head.decode_failed
         decoders = head.decoders
+        plan = head.plan
         width = len(decoders)
         rows: list[tuple[object, ...]] = []
         while end - pos >= 5 and data[pos] == _DATA_ROW:
@@ -582,7 +602,10 @@ class Client:
             if length < 6 or length > limit or stop > end:
                 break  # incomplete, or malformed: the general path waits or reports it
             try:
-                row = _decode_row(data, pos, stop, width, None if skip else decoders)
+                # The plan reads the well-formed row; the careful path takes the rest, and says what is wrong.
+                row = None if skip or _I16(data, pos + 5)[0] != width else plan.decode(data, pos + 7, stop)
+                if row is None:
+                    row = _decode_row(data, pos, stop, width, None if skip else decoders)
             except ProtocolError:
                 if rows:
                     break

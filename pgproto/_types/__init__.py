@@ -3,8 +3,8 @@
 One module per family (numeric, text, datetime, misc, array), the OID registry in _registry, OIDs in oids.
 """
 
-from ._common import BINARY_FORMAT, TEXT_FORMAT, Decoder, Encoder
-from ._registry import decoder, encoder, infer_oid, result_format
+from ._common import BINARY_FORMAT, TEXT_FORMAT, Decoder, Encoder, FixedBinary
+from ._registry import decoder, encoder, fixed_binary, infer_oid, result_format
 from .literal import text_encode
 
 __all__ = [
@@ -12,8 +12,10 @@ __all__ = [
     "TEXT_FORMAT",
     "Decoder",
     "Encoder",
+    "FixedBinary",
     "decoder",
     "encoder",
+    "fixed_binary",
     "infer_oid",
     "result_format",
     "text_encode",

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 #: Turns the bytes of one non-NULL column value into a Python value.
 Decoder = Callable[[bytes], object]
 #: Turns one non-None Python value into the bytes of a parameter.
 Encoder = Callable[[object], bytes]
+
+#: A fixed-width binary form: its struct code, and what turns the unpacked number into the Python value
+#: (None when the number is the value).
+FixedBinary = tuple[str, Callable[[Any], object] | None]
 
 #: Format code of the text representation (protocol docs, "Formats and Format Codes").
 TEXT_FORMAT: Final = 0

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from . import datetime as dt
 from . import misc, numeric, oids, text
-from ._common import BINARY_FORMAT, INT64_MAX, INT64_MIN, TEXT_FORMAT, Decoder, Encoder
+from ._common import BINARY_FORMAT, INT64_MAX, INT64_MIN, TEXT_FORMAT, Decoder, Encoder, FixedBinary
 from .array import array_literal, binary_array_decoder, binary_array_encoder, shape, text_array_decoder
 from .literal import text_encode
 
@@ -67,6 +67,15 @@ _BINARY_DECODERS: Final[dict[int, Decoder]] = {
 
 #: Struct codes of fixed-width elements whose unpacked value is the Python value (fast binary array path).
 _FIXED_WIDTH: Final = {**_INTEGERS, oids.FLOAT4: "f", oids.FLOAT8: "d"}
+
+#: Fixed-width binary forms for the row planner (pgproto._rows): the struct code of the value, and what
+#: turns the unpacked number into the Python value (None: it already is). Each gives what its decoder in
+#: _BINARY_DECODERS gives, or raises where that decoder raises.
+_FIXED_BINARY: Final[dict[int, FixedBinary]] = {
+    **{oid: (code, None) for oid, code in _FIXED_WIDTH.items()},
+    oids.BOOL: ("B", (False, True).__getitem__),  # a byte other than 0 or 1 raises IndexError
+    oids.TIMESTAMPTZ: ("q", dt.timestamptz_from_microseconds),
+}
 
 _ENCODERS: Final[dict[int, tuple[int, Encoder]]] = {
     oids.INT2: (BINARY_FORMAT, numeric.int2_to_binary),
@@ -171,6 +180,11 @@ _TEXT_RESULTS: Final = frozenset(
 _RESULT_FORMATS: Final[dict[int, int]] = {
     oid: TEXT_FORMAT if oid in _TEXT_RESULTS else BINARY_FORMAT for oid in _BINARY_DECODERS
 }
+
+
+def fixed_binary(oid: int) -> FixedBinary | None:
+    """For a type whose binary form has a fixed width: its struct code and converter (see _FIXED_BINARY)."""
+    return _FIXED_BINARY.get(oid)
 
 
 def result_format(oid: int) -> int:

@@ -171,7 +171,11 @@ def timestamp_to_text(value: object) -> bytes:
 
 
 def timestamptz_from_binary(data: bytes) -> object:
-    microseconds: int = _unpack_i64(data)[0]
+    return timestamptz_from_microseconds(_unpack_i64(data)[0])
+
+
+def timestamptz_from_microseconds(microseconds: int) -> object:
+    """The binary form's Int64 (microseconds since 2000-01-01 UTC) as an aware datetime."""
     try:
         return _EPOCH_UTC + _ONE_MICROSECOND * microseconds
     except OverflowError:
