@@ -58,7 +58,9 @@ class Connection(ConnectionBase):
         self._address = address
         self._session = Session(client, Listeners(async_channel_callbacks=True), statement_cache_size)
         self._router = Router(self._session.listeners, self._on_notification, self._on_terminated)
-        self._lock = anyio.Lock()
+        # Uncontended, a plain anyio.Lock still yields to the event loop once per query (issue 6: 17 us of
+        # CPU per acquire on asyncio here, 4 us with fast_acquire); every query awaits I/O anyway.
+        self._lock = anyio.Lock(fast_acquire=True)
         self._closed = False
         self._closing_by_user = False
         self._termination_reason: Notice | None = None
