@@ -41,6 +41,18 @@ async def wait_until(predicate: Callable[[], object], timeout: float = TIMEOUT) 
             await anyio.sleep(0.005)
 
 
+async def wait_until_listening(conn: Connection, *channels: str, callbacks: int = 1) -> None:
+    """Wait until each of `channels` has `callbacks` callbacks on `conn` and no request of `conn` is in flight:
+    its LISTENs have been answered, so a notification sent now is delivered (none sent earlier would be)."""
+
+    def ready() -> bool:
+        registry = conn._session.listeners
+        enough = all(len(registry.channel_callbacks(channel)) >= callbacks for channel in channels)
+        return enough and not conn._lock.locked()
+
+    await wait_until(ready)
+
+
 async def backend_state(admin: Connection, pid: int) -> tuple[object, object]:
     """(state, query) of backend `pid` in pg_stat_activity, or (None, None) once it is gone."""
     row = await admin.fetchrow("SELECT state, query FROM pg_stat_activity WHERE pid = $1", pid)

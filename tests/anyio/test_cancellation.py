@@ -186,7 +186,7 @@ async def test_cancelled_while_a_large_result_streams_in(conn: Connection, admin
     pid = conn.get_server_pid()
     with anyio.fail_after(TIMEOUT):
         with anyio.move_on_after(0.3):
-            await conn.fetch("SELECT g, repeat('x', 100) FROM generate_series(1, 100000000) g")
+            await conn.fetch("SELECT g FROM generate_series(1, 100000000) g")
     await _assert_cancelled_and_usable(conn, admin, pid)
     rows = await conn.fetch("SELECT g FROM generate_series(1, 1000) g")
     assert [row[0] for row in rows] == list(range(1, 1001))

@@ -6,6 +6,7 @@ The matching file of the sync driver is tests/sync/test_iterator.py.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 from collections.abc import AsyncIterator
 
@@ -15,7 +16,7 @@ import pytest
 import pgproto_anyio
 from pgproto_anyio import Connection, Notification, connect
 
-from .support import MODES, TIMEOUT, Mode, listening, open_conn, wait_until
+from .support import MODES, TIMEOUT, Mode, listening, open_conn, wait_until, wait_until_listening
 
 pytestmark = pytest.mark.anyio
 
@@ -30,9 +31,11 @@ async def other(dsn: str) -> AsyncIterator[Connection]:
         yield connection
 
 
-async def _notify_soon(other: Connection, *pairs: tuple[str, str]) -> None:
-    """Send the notifications once the iterator had time to LISTEN (its first step)."""
-    await anyio.sleep(0.05)
+async def _notify_soon(
+    conn: Connection, other: Connection, *pairs: tuple[str, str], listened: tuple[str, ...] = (), callbacks: int = 1
+) -> None:
+    """Send the notifications from `other` once `conn` listens (the iterator LISTENs at its first step)."""
+    await wait_until_listening(conn, *(listened or {channel for channel, _ in pairs}), callbacks=callbacks)
     for channel, payload in pairs:
         await other.execute("SELECT pg_notify($1, $2)", channel, payload)
 
@@ -43,7 +46,18 @@ async def test_yields_notifications_of_every_channel_in_order(other: Connection,
     async with open_conn(dsn, mode) as conn:
         with anyio.fail_after(TIMEOUT):
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(_notify_soon, other, ("it_a", "1"), ("it_b", "2"), ("it_a", "3"), ("it_c", "no"))
+                tasks.start_soon(
+                    functools.partial(
+                        _notify_soon,
+                        conn,
+                        other,
+                        ("it_a", "1"),
+                        ("it_b", "2"),
+                        ("it_a", "3"),
+                        ("it_c", "no"),
+                        listened=("it_a", "it_b"),
+                    )
+                )
                 async for notification in conn.notifications("it_a", "it_b"):
                     got.append(notification)
                     if notification.payload == "1":
@@ -60,7 +74,7 @@ async def test_unlistens_after_break_before_the_next_query(other: Connection, ds
     async with connect(dsn) as conn:
         with anyio.fail_after(TIMEOUT):
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(_notify_soon, other, ("brk", "x"))
+                tasks.start_soon(_notify_soon, conn, other, ("brk", "x"))
                 async for _ in conn.notifications("brk", "brk2"):
                     break
         assert await listening(conn) == set()
@@ -72,7 +86,7 @@ async def test_unlistens_after_break_without_any_further_query(other: Connection
         conn.add_query_logger(lambda query, args, duration: logged.append(query))
         with anyio.fail_after(TIMEOUT):
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(_notify_soon, other, ("idle_brk", "x"))
+                tasks.start_soon(_notify_soon, conn, other, ("idle_brk", "x"))
                 async for _ in conn.notifications("idle_brk"):
                     break
         await wait_until(lambda: 'UNLISTEN "idle_brk"' in logged)  # sent while the application sleeps
@@ -83,7 +97,7 @@ async def test_unlistens_after_an_error_in_the_loop_body(other: Connection, dsn:
     async with connect(dsn) as conn:
         with anyio.fail_after(TIMEOUT):
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(_notify_soon, other, ("err", "x"))
+                tasks.start_soon(_notify_soon, conn, other, ("err", "x"))
                 with pytest.raises(Stop):
                     async for _ in conn.notifications("err"):
                         raise Stop
@@ -120,7 +134,7 @@ async def test_aclose_and_aclosing(other: Connection, dsn: str) -> None:
         iterator = conn.notifications("closing")
         with anyio.fail_after(TIMEOUT):
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(_notify_soon, other, ("closing", "x"))
+                tasks.start_soon(_notify_soon, conn, other, ("closing", "x"))
                 async with contextlib.aclosing(iterator):
                     assert (await iterator.__anext__()).payload == "x"
                     assert await listening(conn) == {"closing"}
@@ -135,7 +149,7 @@ async def test_connection_lost_while_iterating(other: Connection, dsn: str) -> N
     async with connect(dsn) as conn:
 
         async def notify_then_kill() -> None:
-            await _notify_soon(other, ("lost", "before"))
+            await _notify_soon(conn, other, ("lost", "before"))
             await wait_until(lambda: got)
             await other.fetchval("SELECT pg_terminate_backend($1)", conn.get_server_pid())
 
@@ -173,7 +187,7 @@ async def test_channel_name_with_quotes_and_spaces(other: Connection, dsn: str) 
     async with connect(dsn) as conn:
         with anyio.fail_after(TIMEOUT):
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(_notify_soon, other, (name, "quoted"))
+                tasks.start_soon(_notify_soon, conn, other, (name, "quoted"))
                 async for notification in conn.notifications(name):
                     assert (notification.channel, notification.payload) == (name, "quoted")
                     assert await listening(conn) == {name}
@@ -198,7 +212,9 @@ async def test_two_iterators_and_a_callback_share_a_channel(other: Connection, d
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(consume, first, 1)
                 tasks.start_soon(consume, second, 2)
-                tasks.start_soon(_notify_soon, other, ("shared", "1"), ("shared", "2"))
+                tasks.start_soon(
+                    functools.partial(_notify_soon, conn, other, ("shared", "1"), ("shared", "2"), callbacks=3)
+                )
         assert (first, second, by_callback) == (["1"], ["1", "2"], ["1", "2"])
         assert await listening(conn) == {"shared"}, "the callback still listens"
 
@@ -212,7 +228,7 @@ async def test_a_slow_consumer_gets_every_channel_in_server_order(other: Connect
             async with anyio.create_task_group() as tasks:
 
                 async def flood() -> None:
-                    await anyio.sleep(0.05)
+                    await wait_until_listening(conn, "order_0", "order_1", "order_2")
                     await other.execute(
                         "SELECT pg_notify('order_' || (g % 3), g::text) FROM generate_series(1, $1::int) g", count
                     )

@@ -17,7 +17,7 @@ import pytest
 import pgproto_anyio
 from pgproto_anyio import Connection
 
-from .support import MODES, TIMEOUT, Mode, listening, open_conn, wait_until
+from .support import MODES, TIMEOUT, Mode, listening, open_conn, wait_until, wait_until_listening
 
 # The anyio marker must be on the module (not added after collection) for the anyio_backend parametrization.
 pytestmark = pytest.mark.anyio
@@ -680,7 +680,7 @@ async def test_due_unlisten_waits_for_the_end_of_the_transaction(dsn: str) -> No
             async with anyio.create_task_group() as tasks:
 
                 async def notify() -> None:
-                    await anyio.sleep(0.05)
+                    await wait_until_listening(conn, "in_tx")
                     await other.execute("NOTIFY in_tx, 'x'")
 
                 tasks.start_soon(notify)

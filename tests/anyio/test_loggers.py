@@ -248,10 +248,10 @@ async def test_statements_sent_on_the_users_behalf_are_logged(conn: Connection) 
         "BEGIN",
         "ROLLBACK",
     ]
-    iterator = conn.notifications("iterated")
     with anyio.move_on_after(0.1):
-        async for _ in iterator:
+        async for _ in conn.notifications("iterated"):
             pass
+    await wait_until(lambda: 'UNLISTEN "iterated"' in logged)
     assert logged[-2:] == ['LISTEN "iterated"', 'UNLISTEN "iterated"']
 
 
