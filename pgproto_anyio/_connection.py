@@ -19,6 +19,7 @@ from pgproto._shared._dispatch import NotificationSink, Router, call_safely, log
 from pgproto._shared._listeners import Listeners, channel_key, quote_ident
 from pgproto._shared._operations import (
     Session,
+    argument_rows,
     command,
     execute_many,
     fetch,
@@ -89,7 +90,7 @@ class Connection(ConnectionBase):
         self, query: str, args: Iterable[Sequence[object]], *, timeout: float | None = None
     ) -> None:
         """Run `query` once per argument tuple, pipelined in one round trip and one implicit transaction."""
-        rows = _argument_rows(args)
+        rows = argument_rows(args)
         await self._run(execute_many(self._session, query, rows), query, rows, timeout)
 
     async def fetch(self, query: str, *args: object, timeout: float | None = None) -> list[Record]:
@@ -375,21 +376,6 @@ class Connection(ConnectionBase):
             result = call_safely(callback)
             if isinstance(result, Awaitable) and self._task_group is not None:
                 self._task_group.start_soon(_await_logged, result, callback)
-
-
-def _argument_rows(args: Iterable[Sequence[object]]) -> tuple[tuple[object, ...], ...]:
-    """executemany()'s rows as tuples; a row that is no sequence (or is a str, which is one) is refused."""
-    if isinstance(args, (str, bytes)):
-        raise InterfaceError(f"executemany() needs an iterable of argument sequences, not {type(args).__name__}")
-    rows = []
-    for number, row in enumerate(args, 1):
-        if isinstance(row, (str, bytes, bytearray)) or not isinstance(row, Iterable):
-            raise InterfaceError(
-                f"executemany() row {number} is {row!r}: each row must be a sequence of arguments, "
-                f"e.g. ({row!r},)"
-            )
-        rows.append(tuple(row))
-    return tuple(rows)
 
 
 async def _await_logged(awaitable: Awaitable[object], callback: object) -> None:
