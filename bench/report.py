@@ -114,7 +114,8 @@ def render(
     for workload in workloads:
         item = ITEMS[workload]
         out += [f"### {workload}: {sizes[workload]:,} {DESCRIPTIONS[workload]}", ""]
-        out.append(f"| driver | µs per {item} (median) | min-max | {item}s/s | ratio to {reference} (min-max) |")
+        items = "queries" if item == "query" else f"{item}s"
+        out.append(f"| driver | µs per {item} (median) | min-max | {items}/s | ratio to {reference} (min-max) |")
         out.append("|---|---|---|---|---|")
         per_driver = m.per_item.get(workload, {})
         for driver in drivers:
