@@ -72,6 +72,11 @@ class Listeners:
         self._log: dict[LogCallback, None] = {}
         self._termination: dict[TerminationCallback, None] = {}
         self._query_loggers: dict[QueryLogger, None] = {}
+        # Snapshots handed out per notification, notice and query (issue 6: a tuple built per
+        # notification showed in the profile): rebuilt when a registration changes, not per event.
+        self._channel_snapshots: dict[str, tuple[ChannelCallback, ...]] = {}
+        self.log_listeners: tuple[LogCallback, ...] = ()
+        self.query_loggers: tuple[QueryLogger, ...] = ()
 
     # -- notification channels ---------------------------------------------------------------------
 
@@ -81,6 +86,7 @@ class Listeners:
         _require_callable(callback, "a notification callback", self._allow_async)
         callbacks = self._channels.setdefault(key, {})
         callbacks.setdefault(callback, None)
+        self._channel_snapshots[key] = tuple(callbacks)
         return len(callbacks) == 1 and next(iter(callbacks)) is callback
 
     def remove_listener(self, channel: str, callback: ChannelCallback) -> bool:
@@ -91,14 +97,15 @@ class Listeners:
             return False
         del callbacks[callback]
         if callbacks:
+            self._channel_snapshots[key] = tuple(callbacks)
             return False
         del self._channels[key]
+        del self._channel_snapshots[key]
         return True
 
     def channel_callbacks(self, channel: str) -> tuple[ChannelCallback, ...]:
         """The callbacks of `channel` now, in the order they were added (empty if none)."""
-        callbacks = self._channels.get(channel)
-        return tuple(callbacks) if callbacks else ()
+        return self._channel_snapshots.get(channel, ())
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -111,10 +118,12 @@ class Listeners:
         """Register a plain function called with every Notice."""
         _require_callable(callback, "a log listener", allow_async=False)
         self._log.setdefault(callback, None)
+        self.log_listeners = tuple(self._log)
 
     def remove_log_listener(self, callback: LogCallback) -> None:
         """Unregister a log listener; unknown: no-op."""
         self._log.pop(callback, None)
+        self.log_listeners = tuple(self._log)
 
     def add_termination_listener(self, callback: TerminationCallback) -> None:
         """Register a callback for when the connection is lost."""
@@ -129,19 +138,13 @@ class Listeners:
         """Register a plain function called as (query, args, duration) after every query."""
         _require_callable(callback, "a query logger", allow_async=False)
         self._query_loggers.setdefault(callback, None)
+        self.query_loggers = tuple(self._query_loggers)
 
     def remove_query_logger(self, callback: QueryLogger) -> None:
         """Unregister a query logger; unknown: no-op."""
         self._query_loggers.pop(callback, None)
-
-    @property
-    def log_listeners(self) -> tuple[LogCallback, ...]:
-        return tuple(self._log)
+        self.query_loggers = tuple(self._query_loggers)
 
     @property
     def termination_listeners(self) -> tuple[TerminationCallback, ...]:
         return tuple(self._termination)
-
-    @property
-    def query_loggers(self) -> tuple[QueryLogger, ...]:
-        return tuple(self._query_loggers)

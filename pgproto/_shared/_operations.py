@@ -13,7 +13,7 @@ from .. import events as ev
 from .._client import Client
 from ..errors import InterfaceError, PostgresError
 from ._listeners import ChannelCallback, Listeners, quote_ident
-from ._results import Columns, Record, Request
+from ._results import Record, Request, columns_of
 
 #: The server refuses a cached plan whose result type changed (e.g. after ALTER TABLE): re-prepare once.
 _STALE_STATEMENT = ("0A000", "cached plan must not change result type")
@@ -181,7 +181,7 @@ def fetch(session: Session, query: str, args: Sequence[object]) -> Generator[Req
 def fetchrow(session: Session, query: str, args: Sequence[object]) -> Generator[Request, None, Record | None]:
     """`fetchrow()`: the first row as a Record, or None."""
     request = yield from execute(session, query, args)
-    return Record(request.rows[0], Columns(request.columns)) if request.rows else None
+    return Record(request.rows[0], columns_of(request.columns)) if request.rows else None
 
 
 def fetchval(

@@ -87,6 +87,25 @@ class Columns:
             self.index.setdefault(name, position)
 
 
+#: Columns by the identity of the column tuple they describe. A prepared statement's columns are one tuple
+#: for all its executions, so fetchrow() in a loop builds the name index once (issue 6: rebuilt per call,
+#: it showed in rtt's profile). The tuple is kept with its Columns so that its id cannot be reused.
+_COLUMNS_BY_ID: dict[int, tuple[tuple[ev.Column, ...], Columns]] = {}
+_COLUMNS_BY_ID_MAX = 256
+
+
+def columns_of(columns: tuple[ev.Column, ...]) -> Columns:
+    """The Columns for `columns`, shared with earlier results of the same statement."""
+    entry = _COLUMNS_BY_ID.get(id(columns))
+    if entry is not None and entry[0] is columns:
+        return entry[1]
+    result = Columns(columns)
+    if len(_COLUMNS_BY_ID) >= _COLUMNS_BY_ID_MAX:
+        _COLUMNS_BY_ID.clear()  # e.g. many simple queries, each with new column tuples
+    _COLUMNS_BY_ID[id(columns)] = (columns, result)
+    return result
+
+
 class Request:
     """What one Sync or simple Query produced, up to its ReadyForQuery.
 
@@ -162,5 +181,5 @@ class Request:
     def records(self) -> list[Record]:
         """The rows as Records (raising the request's error instead, if any)."""
         self.raise_error()
-        columns = Columns(self.columns)
+        columns = columns_of(self.columns)
         return [Record(row, columns) for row in self.rows]
