@@ -81,6 +81,10 @@ class Connection(ConnectionBase):
         statement_cache_size: int,
     ) -> None:
         self._sock = sock
+        #: The recv/send flag for a read or write that must not block, on a socket left in blocking mode so
+        #: that a query with no timeout can wait for its answer in recv() itself (issue 6: one poll() less
+        #: per query). None where the socket is non-blocking instead: TLS sockets take no flags.
+        self._dontwait = _dontwait_flag(sock)
         self._params = params
         self._address = address
         self._session = Session(client, Listeners(async_channel_callbacks=False), statement_cache_size)
@@ -315,6 +319,12 @@ class Connection(ConnectionBase):
         Raises:
             TimeoutError: `deadline` passed first.
         """
+        if deadline is None and request is not None and self._dontwait is not None:
+            # No timeout to keep: send, and if the socket took every byte, block in recv() until the answer
+            # is in. A partial send goes on below, reading while writing.
+            self._send_available()
+            while not self._outgoing and not self._closed and not request.done:
+                self._read_available(block=True)
         while not self._closed and (self._outgoing or (request is not None and not request.done)):
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
@@ -329,7 +339,7 @@ class Connection(ConnectionBase):
         """Send as much of the queued bytes as the socket takes now."""
         try:
             while self._outgoing:
-                sent = self._sock.send(self._outgoing[:_WRITE_SIZE])
+                sent = self._sock.send(self._outgoing[:_WRITE_SIZE], self._dontwait or 0)
                 del self._outgoing[:sent]
         except (BlockingIOError, _ssl.SSLWantWriteError, _ssl.SSLWantReadError):
             return
@@ -358,13 +368,13 @@ class Connection(ConnectionBase):
                     logger.warning("the server did not answer a cancelled query in time; dropping the connection")
                     self.terminate()
 
-    def _read_available(self) -> None:
-        """Read what the server sent (without waiting), feed the Client, route every event."""
+    def _read_available(self, *, block: bool = False) -> None:
+        """Read what the server sent (without waiting, unless `block`), feed the Client, route every event."""
         if self._closed:
             return
         client = self._session.client
         try:
-            data = self._sock.recv(_READ_SIZE)
+            data = self._sock.recv(_READ_SIZE, 0 if block else self._dontwait or 0)
         except (BlockingIOError, _ssl.SSLWantReadError, _ssl.SSLWantWriteError):
             return  # e.g. half a TLS record: the rest comes with the next read
         except OSError:
@@ -521,7 +531,11 @@ def connect(
                 params=params.server_settings,
             )
             _startup(sock, client, deadline)
-            sock.setblocking(False)  # from now on every wait is a wait_socket() with the call's deadline
+            # From now on a wait with a deadline is a wait_socket(); a plain socket stays blocking for the
+            # waits without one (Connection._exchange), TLS goes non-blocking.
+            sock.settimeout(None)
+            if _dontwait_flag(sock) is None:
+                sock.setblocking(False)
         except BaseException:
             sock.close()
             raise
@@ -534,6 +548,12 @@ def connect(
         )
     where = ", ".join(f"{a.host}:{a.port}" for a in params.addresses)
     raise OSError(f"could not connect to PostgreSQL at {where}: {'; '.join(str(e) for e in errors)}")
+
+
+def _dontwait_flag(sock: socket.socket) -> int | None:
+    """MSG_DONTWAIT where the socket takes it (not TLS, not Windows); None: use a non-blocking socket."""
+    flag: int | None = getattr(socket, "MSG_DONTWAIT", None)
+    return None if isinstance(sock, _ssl.SSLSocket) else flag
 
 
 def _startup(sock: socket.socket, client: Client, deadline: float | None) -> None:
