@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from pgproto import NEED_DATA, Notification, ProtocolError
-from pgproto._shared._dispatch import NotificationSink, deliver
+from pgproto._shared._dispatch import NotificationSink, call_safely
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -69,8 +69,9 @@ async def dispatch_channel(conn: Connection, channel: str, queue: deque[Notifica
                 for callback in listeners.channel_callbacks(channel):
                     if isinstance(callback, NotificationSink):
                         continue  # a notifications() iterator: the reader fed it already
-                    result = deliver(callback, notification)
-                    if inspect.isawaitable(result):
+                    result = call_safely(callback, notification.channel, notification.payload)
+                    # Plain callbacks return None: skip the costlier isawaitable() for them (issue 6).
+                    if result is not None and inspect.isawaitable(result):
                         try:
                             await result
                         except Exception:
