@@ -74,6 +74,13 @@ class Connection(ConnectionBase):
         self._pending_notifications = 0
         self._max_pending_notifications = max_pending_notifications
         self._drained = anyio.Event()
+        #: The reader task is inside `stream.receive()`: a caller waits for it to route the answer.
+        self._reader_receiving = False
+        #: A caller reads its own answer (`_read_answer`): the reader task stays parked meanwhile.
+        self._caller_reading = False
+        #: The reader task just completed a request: it parks until that request's caller has resumed, so
+        #: that the caller's next request (sent in the same step) finds no reader inside receive().
+        self._handoff = False
         #: The inboxes of running notifications() iterators, filled by the reader.
         self._inboxes: dict[NotificationSink, Inbox] = {}
         #: Channels whose last callback went where no UNLISTEN could be awaited; sent before the next request.
@@ -124,7 +131,14 @@ class Connection(ConnectionBase):
         """Call `callback(channel, payload)` for each notification on `channel` (LISTEN on the first)."""
         sent: list[bool] = []
         try:
-            await self._run(listen(self._session, channel, callback), f"LISTEN {quote_ident(channel)}", (), None, sent)
+            await self._run(
+                listen(self._session, channel, callback),
+                f"LISTEN {quote_ident(channel)}",
+                (),
+                None,
+                sent,
+                via_reader=True,
+            )
         except PostgresError:
             raise  # the server refused the LISTEN
         except BaseException:
@@ -140,7 +154,12 @@ class Connection(ConnectionBase):
         sent: list[bool] = []
         try:
             await self._run(
-                unlisten(self._session, channel, callback), f"UNLISTEN {quote_ident(channel)}", (), None, sent
+                unlisten(self._session, channel, callback),
+                f"UNLISTEN {quote_ident(channel)}",
+                (),
+                None,
+                sent,
+                via_reader=True,
             )
         except BaseException:
             if sent:  # cancelled with the UNLISTEN on its way: it may not have run
@@ -198,6 +217,8 @@ class Connection(ConnectionBase):
         args: tuple[object, ...],
         timeout: float | None,
         sent: list[bool] | None = None,
+        *,
+        via_reader: bool = False,
     ) -> T:
         if not isinstance(query, str):
             raise InterfaceError(f"a query must be a str, not {type(query).__name__}")
@@ -209,19 +230,19 @@ class Connection(ConnectionBase):
             with anyio.fail_after(timeout) if timeout is not None else contextlib.nullcontext():
                 async with self._lock:
                     await self._send_due_unlistens()
-                    return await self._drive(operation, sent)
+                    return await self._drive(operation, sent, via_reader)
         finally:
             if sent:  # only what reached the server is logged (not e.g. a second add_listener)
                 log_query(self._session.listeners, query, args, time.monotonic() - started)
             if self._unlisten_due and self._session.client.transaction_status == "I":
                 self._schedule_unlisten_flush()  # e.g. due since a transaction that has now ended
 
-    async def _drive(self, operation: Generator[Request, None, T], sent: list[bool]) -> T:
+    async def _drive(self, operation: Generator[Request, None, T], sent: list[bool], via_reader: bool = False) -> T:
         try:
             request = next(operation)
             while True:
                 sent.append(True)
-                await self._roundtrip(request)
+                await self._roundtrip(request, via_reader)
                 request = operation.send(None)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]  # the generator's declared return type
@@ -231,22 +252,37 @@ class Connection(ConnectionBase):
             operation.close()
             raise
 
-    async def _roundtrip(self, request: Request) -> None:
+    async def _roundtrip(self, request: Request, via_reader: bool) -> None:
+        """Send `request` and wait for its answer: read by this task when no other read is in progress,
+        else (or `via_reader`) by the reader task.
+
+        `via_reader` is for LISTEN / UNLISTEN: reading the answer in this task completes the call in the
+        step the answer arrives in, whereas the reader task's hand-over lets a task that cancels this one
+        meanwhile still undo the LISTEN (tests/anyio/test_listeners.py, cancelled_mid_listen).
+        """
         if self._closed:
             raise ConnectionDoesNotExistError("the connection is closed")
         # `_send` may not yield: a caller already cancelled must not send its request at all.
         await anyio.lowlevel.checkpoint_if_cancelled()
         done = anyio.Event()
-        request.on_done = done.set
+
+        def answered() -> None:
+            self._handoff = True
+            done.set()
+
+        request.on_done = answered
         self._router.requests.append(request)
-        self._drained.set()  # a reader paused by backpressure must read again: this request waits
         try:
             await self._send(self._session.client.data_to_send())
         except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
             self._mark_lost(None)
             raise ConnectionDoesNotExistError(f"the connection was lost: {exc}") from exc
         try:
-            await done.wait()
+            if via_reader or self._reader_receiving or self._caller_reading:
+                self._drained.set()  # a reader paused (backpressure, hand-over) must read: this request waits
+                await done.wait()
+            else:
+                await self._read_answer(request)
             # A cancellation that came while the answer was on its way still counts (as when `send` yielded
             # before writing): e.g. add_listener() then undoes its LISTEN rather than returning.
             await anyio.lowlevel.checkpoint_if_cancelled()
@@ -254,6 +290,36 @@ class Connection(ConnectionBase):
             with anyio.CancelScope(shield=True):
                 await self._cancel_on_server(request, done)
             raise
+        finally:
+            self._resume_reader()  # the reader parked after answering this request (`_handoff`)
+
+    async def _read_answer(self, request: Request) -> None:
+        """Read the socket in this task until `request` is answered, routing everything read as the reader
+        task does (notifications, notices, termination).
+
+        When the reader task is not inside `receive()` (it is parked, or has not run since the previous
+        answer), the caller reading for itself wakes once per answer; through the reader it was woken
+        twice more (the reader, then the caller by the reader). The reader stays parked meanwhile, and
+        reads again as soon as this ends, also on cancellation (it then reads what `_cancel_on_server`
+        waits for).
+        """
+        self._caller_reading = True
+        try:
+            while not request.done:
+                data = await _reader.receive(self)
+                if data is None:  # closed under us (terminate())
+                    self._mark_lost(None)
+                    return
+                if not _reader.feed(self, data):
+                    return
+        finally:
+            self._caller_reading = False
+            self._drained.set()  # the reader task reads again (also what a cancelled request still awaits)
+
+    def _resume_reader(self) -> None:
+        """The caller of the request just answered has resumed: the reader task may read again."""
+        self._handoff = False
+        self._drained.set()
 
     async def _send(self, data: bytes) -> None:
         """Write `data` to the server, whole.

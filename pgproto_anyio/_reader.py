@@ -38,25 +38,46 @@ async def run(conn: Connection, started: anyio.Event) -> None:
 async def _read_loop(conn: Connection) -> None:
     client = conn._session.client
     router = conn._router
-    while not client.is_closed:
-        if conn._pending_notifications >= conn._max_pending_notifications and not router.requests:
-            # Backpressure: leave the server's data in the socket until dispatch catches up.
+    while not client.is_closed and not conn._closed:
+        if conn._caller_reading or conn._handoff or (
+            conn._pending_notifications >= conn._max_pending_notifications and not router.requests
+        ):
+            # A caller reads its answer itself (exactly one reader at a time), or backpressure: leave the
+            # server's data in the socket until dispatch catches up. Woken by `_drained`.
             conn._drained = anyio.Event()
             await conn._drained.wait()
             continue
+        conn._reader_receiving = True
         try:
-            data = await conn._stream.receive(_READ_SIZE)
-        except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
-            data = b""
-        except anyio.ClosedResourceError:
+            data = await receive(conn)
+        finally:
+            conn._reader_receiving = False
+        if data is None or not feed(conn, data):
             return
-        try:
-            client.receive_data(data)
-            while (event := client.next_event()) is not NEED_DATA:
-                router.route(event)
-        except ProtocolError as exc:
-            conn._mark_lost(exc)
-            return
+
+
+async def receive(conn: Connection) -> bytes | None:
+    """The next bytes from the server; b"" at its end (or a broken socket), None once the stream is closed."""
+    try:
+        return await conn._stream.receive(_READ_SIZE)
+    except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
+        return b""
+    except anyio.ClosedResourceError:
+        return None
+
+
+def feed(conn: Connection, data: bytes) -> bool:
+    """Feed `data` to the Client and route every event it produced; False once the session is broken."""
+    client = conn._session.client
+    router = conn._router
+    try:
+        client.receive_data(data)
+        while (event := client.next_event()) is not NEED_DATA:
+            router.route(event)
+    except ProtocolError as exc:
+        conn._mark_lost(exc)
+        return False
+    return True
 
 
 async def dispatch_channel(conn: Connection, channel: str, queue: deque[Notification]) -> None:
