@@ -1,4 +1,6 @@
-"""The anyio Connection: each public method encodes a request, hands it to the reader, awaits its result."""
+"""The anyio Connection: each public method encodes a request, sends it, and awaits its result: read by the
+calling task itself when no other read is in progress, else routed to it by the reader task.
+"""
 
 from __future__ import annotations
 

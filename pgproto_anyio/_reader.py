@@ -1,5 +1,6 @@
-"""The one task that reads the socket, feeds the Client and routes events; and the per-channel
-dispatchers it starts, which run notification callbacks in order without ever blocking it.
+"""The task that reads the socket, feeds the Client and routes events whenever no caller reads its own
+answer (one reader at a time: see Connection._roundtrip); and the per-channel dispatchers it starts, which
+run notification callbacks in order without ever blocking it.
 """
 
 from __future__ import annotations
