@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +85,24 @@ def pg_auth_server(pg_server: Server) -> Server:
     if not pg_server.has_auth_users:
         pytest.skip(f"{DSN_VARIABLE} names a server without the harness's auth users (pgproto_md5, ...)")
     return pg_server
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No PG* variable and an empty HOME, so only what a test sets decides where connect() goes."""
+    for name in list(os.environ):
+        if name.startswith("PG") and not name.startswith("PGPROTO_"):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def silent_listener() -> Iterator[int]:
+    """The port of a TCP socket that accepts connections (in the kernel's backlog) but never answers."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield sock.getsockname()[1]

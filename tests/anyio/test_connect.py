@@ -4,10 +4,7 @@ the errors a refused or unreachable server gives, timeouts, and the two ways to 
 
 from __future__ import annotations
 
-import os
-import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -17,47 +14,9 @@ import pgproto
 import pgproto_anyio
 from pgproto_anyio import Connection, connect
 from tests.cluster import Server
-
-#: Users of the harness with the pg_hba.conf method each stands for; every password equals its user name.
-PASSWORD_USERS = ("pgproto_password", "pgproto_md5", "pgproto_scram")
-ALL_USERS = ("pgproto_trust", *PASSWORD_USERS)
+from tests.connect_support import ALL_USERS, PASSWORD_USERS, closed_port, socket_dir, write_passfile
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No PG* variable and an empty HOME, so only what a test sets decides where connect() goes."""
-    for name in list(os.environ):
-        if name.startswith("PG") and not name.startswith("PGPROTO_"):
-            monkeypatch.delenv(name)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    return home
-
-
-@pytest.fixture
-def silent_listener() -> Iterator[int]:
-    """The port of a TCP socket that accepts connections (in the kernel's backlog) but never answers."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(8)
-        yield sock.getsockname()[1]
-
-
-def _closed_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def _socket_dir(server: Server) -> str:
-    if server.socket_dir is None:
-        pytest.skip("the server's Unix socket directory is unknown")
-    return str(server.socket_dir)
 
 
 async def _identity(conn: Connection) -> tuple[object, object, object]:
@@ -111,7 +70,7 @@ async def test_uri_query_parameters(pg_server: Server, clean_env: Path) -> None:
 async def test_keyword_arguments_override_the_dsn(pg_auth_server: Server, clean_env: Path) -> None:
     s = pg_auth_server
     # Every part of this DSN is wrong; each keyword argument must win over it.
-    dsn = f"postgresql://nobody:wrong@192.0.2.1:{_closed_port()}/no_such_database"
+    dsn = f"postgresql://nobody:wrong@192.0.2.1:{closed_port()}/no_such_database"
     with anyio.fail_after(10):
         async with connect(
             dsn, host=s.host, port=s.port, user="pgproto_md5", password="pgproto_md5", database=s.dbname
@@ -145,7 +104,7 @@ async def test_dsn_wins_over_environment(
 ) -> None:
     s = pg_auth_server
     monkeypatch.setenv("PGHOST", "192.0.2.1")  # TEST-NET-1: never reachable
-    monkeypatch.setenv("PGPORT", str(_closed_port()))
+    monkeypatch.setenv("PGPORT", str(closed_port()))
     monkeypatch.setenv("PGUSER", "nobody")
     monkeypatch.setenv("PGPASSWORD", "wrong")
     monkeypatch.setenv("PGDATABASE", "no_such_database")
@@ -165,14 +124,9 @@ async def test_environment_fills_what_the_dsn_leaves_out(
             assert await _identity(conn) == ("pgproto_scram", s.dbname, "127.0.0.1")
 
 
-def _write_passfile(path: Path, lines: list[str], mode: int = 0o600) -> None:
-    path.write_text("# written by test_connect.py\n" + "\n".join(lines) + "\n")
-    path.chmod(mode)
-
-
 async def test_pgpass_in_home(pg_auth_server: Server, clean_env: Path) -> None:
     s = pg_auth_server
-    _write_passfile(
+    write_passfile(
         clean_env / ".pgpass",
         [
             f"{s.host}:{s.port}:{s.dbname}:pgproto_md5:wrong-only-for-another-user",
@@ -186,7 +140,7 @@ async def test_pgpass_in_home(pg_auth_server: Server, clean_env: Path) -> None:
 
 async def test_pgpass_wildcards_and_escapes(pg_auth_server: Server, clean_env: Path) -> None:
     s = pg_auth_server
-    _write_passfile(clean_env / ".pgpass", ["*:*:*:pgproto_md5:pgproto_md5", r"*:*:*:pgproto_password:not\:this"])
+    write_passfile(clean_env / ".pgpass", ["*:*:*:pgproto_md5:pgproto_md5", r"*:*:*:pgproto_password:not\:this"])
     with anyio.fail_after(10):
         async with connect(f"postgresql://pgproto_md5@{s.host}:{s.port}/{s.dbname}") as conn:
             assert await _identity(conn) == ("pgproto_md5", s.dbname, "127.0.0.1")
@@ -197,7 +151,7 @@ async def test_pgpassfile_variable(
 ) -> None:
     s = pg_auth_server
     passfile = tmp_path / "elsewhere.pgpass"
-    _write_passfile(passfile, [f"{s.host}:{s.port}:*:pgproto_password:pgproto_password"])
+    write_passfile(passfile, [f"{s.host}:{s.port}:*:pgproto_password:pgproto_password"])
     monkeypatch.setenv("PGPASSFILE", str(passfile))
     with anyio.fail_after(10):
         async with connect(host=s.host, port=s.port, user="pgproto_password", database=s.dbname) as conn:
@@ -206,16 +160,16 @@ async def test_pgpassfile_variable(
 
 async def test_pgpass_for_unix_socket_matches_localhost(pg_auth_server: Server, clean_env: Path) -> None:
     s = pg_auth_server
-    _write_passfile(clean_env / ".pgpass", [f"localhost:{s.port}:{s.dbname}:pgproto_scram:pgproto_scram"])
+    write_passfile(clean_env / ".pgpass", [f"localhost:{s.port}:{s.dbname}:pgproto_scram:pgproto_scram"])
     with anyio.fail_after(10):
-        async with connect(host=_socket_dir(s), port=s.port, user="pgproto_scram", database=s.dbname) as conn:
+        async with connect(host=socket_dir(s), port=s.port, user="pgproto_scram", database=s.dbname) as conn:
             assert await _identity(conn) == ("pgproto_scram", s.dbname, None)
 
 
 async def test_pgpass_readable_by_others_is_ignored(pg_auth_server: Server, clean_env: Path) -> None:
     """libpq ignores a password file that group or others can read (libpq docs, "The Password File")."""
     s = pg_auth_server
-    _write_passfile(clean_env / ".pgpass", ["*:*:*:pgproto_scram:pgproto_scram"], mode=0o644)
+    write_passfile(clean_env / ".pgpass", ["*:*:*:pgproto_scram:pgproto_scram"], mode=0o644)
     with anyio.fail_after(10), pytest.raises(pgproto.AuthenticationError, match="password"):
         conn = await connect(host=s.host, port=s.port, user="pgproto_scram", database=s.dbname)
         await conn.close()
@@ -225,7 +179,7 @@ async def test_pgpass_readable_by_others_is_ignored(pg_auth_server: Server, clea
 
 
 async def test_unix_socket_by_dsn(pg_server: Server, clean_env: Path) -> None:
-    _socket_dir(pg_server)
+    socket_dir(pg_server)
     with anyio.fail_after(10):
         async with connect(pg_server.dsn(unix=True)) as conn:
             assert await _identity(conn) == ("postgres", pg_server.dbname, None)
@@ -233,13 +187,13 @@ async def test_unix_socket_by_dsn(pg_server: Server, clean_env: Path) -> None:
 
 async def test_unix_socket_by_host_argument(pg_server: Server, clean_env: Path) -> None:
     with anyio.fail_after(10):
-        async with connect(host=_socket_dir(pg_server), port=pg_server.port, user="postgres",
+        async with connect(host=socket_dir(pg_server), port=pg_server.port, user="postgres",
                            database=pg_server.dbname) as conn:  # fmt: skip
             assert await _identity(conn) == ("postgres", pg_server.dbname, None)
 
 
 async def test_unix_socket_in_key_value_dsn(pg_server: Server, clean_env: Path) -> None:
-    dsn = f"host={_socket_dir(pg_server)} port={pg_server.port} user=postgres dbname={pg_server.dbname}"
+    dsn = f"host={socket_dir(pg_server)} port={pg_server.port} user=postgres dbname={pg_server.dbname}"
     with anyio.fail_after(10):
         async with connect(dsn) as conn:
             assert await _identity(conn) == ("postgres", pg_server.dbname, None)
@@ -249,7 +203,7 @@ async def test_unix_socket_in_key_value_dsn(pg_server: Server, clean_env: Path) 
 @pytest.mark.parametrize("user", ALL_USERS)
 async def test_each_auth_method(pg_auth_server: Server, clean_env: Path, user: str, unix: bool) -> None:
     if unix:
-        _socket_dir(pg_auth_server)
+        socket_dir(pg_auth_server)
     with anyio.fail_after(10):
         async with connect(pg_auth_server.dsn(user, unix=unix)) as conn:
             who, database, address = await _identity(conn)
@@ -291,7 +245,7 @@ async def test_unknown_database(pg_server: Server, clean_env: Path) -> None:
 
 
 async def test_unreachable_port_raises_oserror_quickly(clean_env: Path) -> None:
-    port = _closed_port()
+    port = closed_port()
     started = time.monotonic()
     with anyio.fail_after(5), pytest.raises(OSError) as info:
         conn = await connect(host="127.0.0.1", port=port, user="postgres", database="postgres", timeout=4)
@@ -302,7 +256,7 @@ async def test_unreachable_port_raises_oserror_quickly(clean_env: Path) -> None:
 
 
 async def test_second_host_is_tried(pg_server: Server, clean_env: Path) -> None:
-    dead = _closed_port()
+    dead = closed_port()
     dsn = f"postgresql://postgres@127.0.0.1:{dead},{pg_server.host}:{pg_server.port}/{pg_server.dbname}"
     with anyio.fail_after(10):
         async with connect(dsn) as conn:

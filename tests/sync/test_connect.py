@@ -6,11 +6,8 @@ The matching file of the anyio driver is tests/anyio/test_connect.py.
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,47 +16,9 @@ import pgproto
 import pgproto_sync
 from pgproto_sync import Connection, connect
 from tests.cluster import Server
+from tests.connect_support import ALL_USERS, PASSWORD_USERS, closed_port, socket_dir, write_passfile
 
 from .helpers import wait_backend_gone
-
-#: Users of the harness with the pg_hba.conf method each stands for; every password equals its user name.
-PASSWORD_USERS = ("pgproto_password", "pgproto_md5", "pgproto_scram")
-ALL_USERS = ("pgproto_trust", *PASSWORD_USERS)
-
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No PG* variable and an empty HOME, so only what a test sets decides where connect() goes."""
-    for name in list(os.environ):
-        if name.startswith("PG") and not name.startswith("PGPROTO_"):
-            monkeypatch.delenv(name)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    return home
-
-
-@pytest.fixture
-def silent_listener() -> Iterator[int]:
-    """The port of a TCP socket that accepts connections (in the kernel's backlog) but never answers."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(8)
-        yield sock.getsockname()[1]
-
-
-def _closed_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def _socket_dir(server: Server) -> str:
-    if server.socket_dir is None:
-        pytest.skip("the server's Unix socket directory is unknown")
-    return str(server.socket_dir)
 
 
 def _identity(conn: Connection) -> tuple[object, object, object]:
@@ -99,7 +58,7 @@ def test_uri_query_parameters(pg_server: Server, clean_env: Path) -> None:
 def test_keyword_arguments_override_the_dsn(pg_auth_server: Server, clean_env: Path) -> None:
     s = pg_auth_server
     # Every part of this DSN is wrong; each keyword argument must win over it.
-    dsn = f"postgresql://nobody:wrong@192.0.2.1:{_closed_port()}/no_such_database"
+    dsn = f"postgresql://nobody:wrong@192.0.2.1:{closed_port()}/no_such_database"
     with connect(dsn, host=s.host, port=s.port, user="pgproto_md5", password="pgproto_md5", database=s.dbname) as conn:
         assert _identity(conn) == ("pgproto_md5", s.dbname, "127.0.0.1")
 
@@ -123,7 +82,7 @@ def test_environment_variables_alone(pg_auth_server: Server, clean_env: Path, mo
 def test_dsn_wins_over_environment(pg_auth_server: Server, clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     s = pg_auth_server
     monkeypatch.setenv("PGHOST", "192.0.2.1")  # TEST-NET-1: never reachable
-    monkeypatch.setenv("PGPORT", str(_closed_port()))
+    monkeypatch.setenv("PGPORT", str(closed_port()))
     monkeypatch.setenv("PGUSER", "nobody")
     monkeypatch.setenv("PGPASSWORD", "wrong")
     monkeypatch.setenv("PGDATABASE", "no_such_database")
@@ -150,14 +109,9 @@ def test_environment_sslmode_require_is_honoured(
         connect(pg_server.dsn()).close()
 
 
-def _write_passfile(path: Path, lines: list[str], mode: int = 0o600) -> None:
-    path.write_text("# written by test_connect.py\n" + "\n".join(lines) + "\n")
-    path.chmod(mode)
-
-
 def test_pgpass_in_home(pg_auth_server: Server, clean_env: Path) -> None:
     s = pg_auth_server
-    _write_passfile(
+    write_passfile(
         clean_env / ".pgpass",
         [
             f"{s.host}:{s.port}:{s.dbname}:pgproto_md5:wrong-only-for-another-user",
@@ -170,7 +124,7 @@ def test_pgpass_in_home(pg_auth_server: Server, clean_env: Path) -> None:
 
 def test_pgpass_wildcards_and_escapes(pg_auth_server: Server, clean_env: Path) -> None:
     s = pg_auth_server
-    _write_passfile(clean_env / ".pgpass", ["*:*:*:pgproto_md5:pgproto_md5", r"*:*:*:pgproto_password:not\:this"])
+    write_passfile(clean_env / ".pgpass", ["*:*:*:pgproto_md5:pgproto_md5", r"*:*:*:pgproto_password:not\:this"])
     with connect(f"postgresql://pgproto_md5@{s.host}:{s.port}/{s.dbname}") as conn:
         assert _identity(conn) == ("pgproto_md5", s.dbname, "127.0.0.1")
 
@@ -180,7 +134,7 @@ def test_pgpassfile_variable(
 ) -> None:
     s = pg_auth_server
     passfile = tmp_path / "elsewhere.pgpass"
-    _write_passfile(passfile, [f"{s.host}:{s.port}:*:pgproto_password:pgproto_password"])
+    write_passfile(passfile, [f"{s.host}:{s.port}:*:pgproto_password:pgproto_password"])
     monkeypatch.setenv("PGPASSFILE", str(passfile))
     with connect(host=s.host, port=s.port, user="pgproto_password", database=s.dbname) as conn:
         assert _identity(conn) == ("pgproto_password", s.dbname, "127.0.0.1")
@@ -188,8 +142,8 @@ def test_pgpassfile_variable(
 
 def test_pgpass_for_unix_socket_matches_localhost(pg_auth_server: Server, clean_env: Path) -> None:
     s = pg_auth_server
-    _write_passfile(clean_env / ".pgpass", [f"localhost:{s.port}:{s.dbname}:pgproto_scram:pgproto_scram"])
-    with connect(host=_socket_dir(s), port=s.port, user="pgproto_scram", database=s.dbname) as conn:
+    write_passfile(clean_env / ".pgpass", [f"localhost:{s.port}:{s.dbname}:pgproto_scram:pgproto_scram"])
+    with connect(host=socket_dir(s), port=s.port, user="pgproto_scram", database=s.dbname) as conn:
         assert _identity(conn) == ("pgproto_scram", s.dbname, None)
 
 
@@ -197,7 +151,7 @@ def test_pgpass_for_unix_socket_matches_localhost(pg_auth_server: Server, clean_
 def test_pgpass_readable_by_others_is_ignored(pg_auth_server: Server, clean_env: Path, mode: int) -> None:
     """libpq ignores a password file that group or others can read (libpq docs, "The Password File")."""
     s = pg_auth_server
-    _write_passfile(clean_env / ".pgpass", ["*:*:*:pgproto_scram:pgproto_scram"], mode=mode)
+    write_passfile(clean_env / ".pgpass", ["*:*:*:pgproto_scram:pgproto_scram"], mode=mode)
     with pytest.raises(pgproto.AuthenticationError, match="password"):
         connect(host=s.host, port=s.port, user="pgproto_scram", database=s.dbname).close()
 
@@ -206,24 +160,24 @@ def test_pgpass_readable_by_others_is_ignored(pg_auth_server: Server, clean_env:
 
 
 def test_unix_socket_by_dsn(pg_server: Server, clean_env: Path) -> None:
-    _socket_dir(pg_server)
+    socket_dir(pg_server)
     with connect(pg_server.dsn(unix=True)) as conn:
         assert _identity(conn) == ("postgres", pg_server.dbname, None)
 
 
 def test_unix_socket_by_host_argument(pg_server: Server, clean_env: Path) -> None:
-    with connect(host=_socket_dir(pg_server), port=pg_server.port, user="postgres", database=pg_server.dbname) as conn:
+    with connect(host=socket_dir(pg_server), port=pg_server.port, user="postgres", database=pg_server.dbname) as conn:
         assert _identity(conn) == ("postgres", pg_server.dbname, None)
 
 
 def test_unix_socket_in_key_value_dsn(pg_server: Server, clean_env: Path) -> None:
-    dsn = f"host={_socket_dir(pg_server)} port={pg_server.port} user=postgres dbname={pg_server.dbname}"
+    dsn = f"host={socket_dir(pg_server)} port={pg_server.port} user=postgres dbname={pg_server.dbname}"
     with connect(dsn) as conn:
         assert _identity(conn) == ("postgres", pg_server.dbname, None)
 
 
 def test_unix_socket_from_pghost(pg_server: Server, clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PGHOST", _socket_dir(pg_server))
+    monkeypatch.setenv("PGHOST", socket_dir(pg_server))
     monkeypatch.setenv("PGPORT", str(pg_server.port))
     monkeypatch.setenv("PGUSER", "postgres")
     monkeypatch.setenv("PGDATABASE", pg_server.dbname)
@@ -235,7 +189,7 @@ def test_unix_socket_from_pghost(pg_server: Server, clean_env: Path, monkeypatch
 @pytest.mark.parametrize("user", ALL_USERS)
 def test_each_auth_method(pg_auth_server: Server, clean_env: Path, user: str, unix: bool) -> None:
     if unix:
-        _socket_dir(pg_auth_server)
+        socket_dir(pg_auth_server)
     with connect(pg_auth_server.dsn(user, unix=unix)) as conn:
         who, database, address = _identity(conn)
     assert (who, database) == (user, pg_auth_server.dbname)
@@ -273,7 +227,7 @@ def test_unknown_database(pg_server: Server, clean_env: Path) -> None:
 
 
 def test_unreachable_port_raises_oserror(clean_env: Path) -> None:
-    port = _closed_port()
+    port = closed_port()
     with pytest.raises(OSError) as info:
         connect(host="127.0.0.1", port=port, user="postgres", database="postgres", timeout=30).close()
     assert not isinstance(info.value, TimeoutError), "a refused connection is not a timeout"
@@ -281,7 +235,7 @@ def test_unreachable_port_raises_oserror(clean_env: Path) -> None:
 
 
 def test_second_host_is_tried(pg_server: Server, clean_env: Path) -> None:
-    dead = _closed_port()
+    dead = closed_port()
     dsn = f"postgresql://postgres@127.0.0.1:{dead},{pg_server.host}:{pg_server.port}/{pg_server.dbname}"
     with connect(dsn) as conn:
         assert conn.fetchval("SELECT inet_server_port()") == pg_server.port
