@@ -32,7 +32,28 @@ def load_connect_params(options: Mapping[str, Any]) -> ConnectParams:
         environ=environ,
         passfile_text=passfile_text,
         default_user=default_user,
+        default_host=_default_host(),
     )
+
+
+#: Where libpq builds look for the server's socket by default (Debian and others, then upstream's /tmp).
+_SOCKET_DIRS = ("/run/postgresql", "/var/run/postgresql", "/tmp")
+
+
+def _default_host() -> str:
+    """The host when none is given anywhere: like libpq, a local server's Unix-socket directory.
+
+    libpq's directory is fixed when it is built; we take the first usual one that holds a PostgreSQL
+    socket, and fall back to localhost over TCP.
+    """
+    if os.name == "posix":
+        for directory in _SOCKET_DIRS:
+            try:
+                if any(name.startswith(".s.PGSQL.") for name in os.listdir(directory)):
+                    return directory
+            except OSError:
+                continue
+    return "localhost"
 
 
 def _read_passfile(path: str) -> str | None:

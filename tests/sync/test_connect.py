@@ -14,6 +14,7 @@ import pytest
 
 import pgproto
 import pgproto_sync
+from pgproto._shared import _environment
 from pgproto_sync import Connection, connect
 from tests.cluster import Server
 from tests.connect_support import ALL_USERS, PASSWORD_USERS, closed_port, socket_dir, write_passfile
@@ -168,6 +169,22 @@ def test_unix_socket_by_dsn(pg_server: Server, clean_env: Path) -> None:
 def test_unix_socket_by_host_argument(pg_server: Server, clean_env: Path) -> None:
     with connect(host=socket_dir(pg_server), port=pg_server.port, user="postgres", database=pg_server.dbname) as conn:
         assert _identity(conn) == ("postgres", pg_server.dbname, None)
+
+
+def test_no_host_anywhere_means_the_local_unix_socket(
+    pg_server: Server, clean_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Like libpq, with no host given the driver looks in the usual socket directories, not localhost:5432."""
+    directory = tmp_path / "run"
+    directory.mkdir()
+    name = f".s.PGSQL.{pg_server.port}"
+    (directory / name).symlink_to(Path(socket_dir(pg_server)) / name)
+    monkeypatch.setattr(_environment, "_SOCKET_DIRS", ("/nonexistent/pgproto", str(directory)))
+    with connect(port=pg_server.port, user="postgres", database=pg_server.dbname) as conn:
+        assert _identity(conn) == ("postgres", pg_server.dbname, None)  # None: over a Unix socket
+    monkeypatch.setattr(_environment, "_SOCKET_DIRS", ("/nonexistent/pgproto",))
+    with connect(port=pg_server.port, user="postgres", database=pg_server.dbname) as conn:
+        assert _identity(conn) == ("postgres", pg_server.dbname, "127.0.0.1")  # no socket found: localhost
 
 
 def test_unix_socket_in_key_value_dsn(pg_server: Server, clean_env: Path) -> None:
