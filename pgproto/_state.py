@@ -68,6 +68,9 @@ class Step(enum.Enum):
     PARSE = enum.auto()
     #: Bind sent; waiting for BindComplete.
     BIND = enum.auto()
+    #: Bind and Execute sent as one pair (a row of a batch): waiting for BindComplete, then as EXECUTE.
+    #: One pending step per pair instead of two halves the bookkeeping of executemany (issue 6).
+    BIND_EXECUTE = enum.auto()
     #: Describe (statement) sent; waiting for ParameterDescription.
     DESCRIBE_STATEMENT = enum.auto()
     #: ParameterDescription received; waiting for RowDescription or NoData.
@@ -105,6 +108,7 @@ STEPS: Final[Mapping[tuple[Step, type[b.BackendMessage]], Step | None]] = {
     (Step.QUERY_COPY_DONE, b.CommandComplete): Step.QUERY,
     (Step.PARSE, b.ParseComplete): None,
     (Step.BIND, b.BindComplete): None,
+    (Step.BIND_EXECUTE, b.BindComplete): Step.EXECUTE,
     (Step.DESCRIBE_STATEMENT, b.ParameterDescription): Step.DESCRIBE_STATEMENT_COLUMNS,
     (Step.DESCRIBE_STATEMENT_COLUMNS, b.RowDescription): None,
     (Step.DESCRIBE_STATEMENT_COLUMNS, b.NoData): None,

@@ -258,8 +258,8 @@ def test_execute_prepared_many() -> None:
         + command_complete("SELECT 1") + ready()
     )  # fmt: skip
     conversation = events_for(make, server)
+    # One QueryComplete for the batch, from its last row (the drivers report a batch as one query).
     assert conversation.events == [
-        complete("SELECT 1", ADD, (1, 2)),
         ev.Rows([(7,)]),
         complete("SELECT 1", ADD, (3, 4)),
         ev.ReadyForQuery("I"),
@@ -270,6 +270,24 @@ def test_execute_prepared_many() -> None:
         + bind_message("add", (1, 1), (i32(3), i32(4)), formats) + execute_message()
         + SYNC
     )  # fmt: skip
+
+
+def test_error_in_a_batch_names_its_row_and_ends_the_batch() -> None:
+    def make() -> Client:
+        client = prepared()
+        client.execute_prepared_many("add", [(1, 2), (2**31 - 1, 1), (5, 6)])
+        return client
+
+    server = (
+        BIND_COMPLETE + data_row(int4_value(3)) + command_complete("SELECT 1")
+        + BIND_COMPLETE + error_response("ERROR", "22003", "integer out of range") + ready()
+    )  # fmt: skip
+    conversation = events_for(make, server)
+    assert conversation.events == [
+        ev.Rows([(3,)]),
+        failed(OVERFLOW, ADD, (2**31 - 1, 1)),
+        ev.ReadyForQuery("I"),
+    ]
 
 
 def test_execute_prepared_many_queues_nothing_when_a_row_is_bad() -> None:

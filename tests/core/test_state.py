@@ -228,6 +228,12 @@ def binding() -> Client:
     return client
 
 
+def batching() -> Client:
+    client = preparing(PARSE_COMPLETE + parameter_description(INT4) + row_description(A) + ready())
+    client.execute_prepared_many("s", [(1,), (2,)])
+    return client
+
+
 def extended(*then: bytes) -> Client:
     client = ready_client()
     client.extended_query("SELECT a")
@@ -258,6 +264,7 @@ STEP_DRIVERS: dict[Step, Callable[[], Client]] = {
     Step.DESCRIBE_STATEMENT: lambda: preparing(PARSE_COMPLETE),
     Step.DESCRIBE_STATEMENT_COLUMNS: lambda: preparing(PARSE_COMPLETE, parameter_description(INT4)),
     Step.BIND: binding,
+    Step.BIND_EXECUTE: batching,
     Step.DESCRIBE_PORTAL: extended,
     Step.EXECUTE: lambda: extended(row_description(A)),
     Step.EXECUTE_COPY_IN: lambda: extended(NO_DATA, copy_in_response(0, 0)),
