@@ -46,6 +46,8 @@ NEED_DATA = _NeedData.NEED_DATA
 _I32 = struct.Struct("!i").unpack_from
 _I16 = struct.Struct("!h").unpack_from
 _DATA_ROW = 68  # b"D"
+_BIND_COMPLETE = b"2\0\0\0\4"
+_COMMAND_COMPLETE = 67  # b"C"
 _EXECUTE_ALL = f.execute("", 0)
 _SYNC = f.sync()
 #: Parameters every session starts with: the text codecs read UTF-8, ISO dates and postgres intervals.
@@ -211,6 +213,8 @@ class Client:
                 buffer = self._buffer
                 data, pos = buffer.data, buffer.pos
                 pending = self._pending
+                if pending and pending[0].quiet and self._skip_quiet_rows():
+                    continue
                 if pos < len(data) and data[pos] == _DATA_ROW and pending and pending[0].step in ROW_STEPS:
                     rows = self._maybe_rows(pending[0])
                     if rows is not None:
@@ -588,6 +592,35 @@ class Client:
         st = _Statement(head.statement, head.query, oids, columns, tuple(encoder(oid) for oid in oids), *_plan(columns))
         self._statements[st.name] = st
         return ev.StatementPrepared(st.name, st.query, oids, columns)
+
+    # -- the executemany hot path --------------------------------------------------------------------
+
+    def _skip_quiet_rows(self) -> bool:
+        """Pass over the answers of quiet batch rows, in place: whole BindComplete + CommandComplete pairs.
+
+        What the table does for such a row ((BIND_EXECUTE, BindComplete) -> EXECUTE, then CommandComplete
+        ends it with no event), without framing, parsing and stepping each message (issue 6: that was
+        most of executemany's parse cost). Anything else, or a tag that is not plain ASCII, is left to
+        the general path, which reports what is wrong. True if a row was passed over.
+        """
+        buf = self._buffer
+        data, pos = buf.data, buf.pos
+        start = pos
+        end = len(data)
+        pending = self._pending
+        while pending and pending[0].quiet and pending[0].step is Step.BIND_EXECUTE:
+            if end - pos < 10 or data[pos + 5] != _COMMAND_COMPLETE or not data.startswith(_BIND_COMPLETE, pos):
+                break
+            (length,) = _I32(data, pos + 6)
+            stop = pos + 6 + length
+            if length < 5 or length > buf.max_message_size or stop > end:
+                break
+            if data.find(b"\0", pos + 10, stop) != stop - 1 or not data[pos + 10 : stop - 1].isascii():
+                break
+            pending.popleft()
+            pos = stop
+        buf.pos = pos
+        return pos != start
 
     # -- the DataRow hot path ------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pgproto import ArgumentError, Client, InterfaceError
+from pgproto import NEED_DATA, ArgumentError, Client, InterfaceError, ProtocolError
 from pgproto import events as ev
 from pgproto._types import result_format
 
@@ -288,6 +288,15 @@ def test_error_in_a_batch_names_its_row_and_ends_the_batch() -> None:
         failed(OVERFLOW, ADD, (2**31 - 1, 1)),
         ev.ReadyForQuery("I"),
     ]
+
+
+def test_a_malformed_tag_in_a_quiet_batch_row_is_still_refused() -> None:
+    client = prepared()
+    client.execute_prepared_many("add", [(1, 2), (3, 4)])
+    client.receive_data(BIND_COMPLETE + b"C\0\0\0\x08SEL" + b"\xff")  # no NUL at the end
+    with pytest.raises(ProtocolError):
+        while client.next_event() is not NEED_DATA:
+            pass
 
 
 def test_execute_prepared_many_queues_nothing_when_a_row_is_bad() -> None:
