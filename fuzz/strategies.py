@@ -592,6 +592,40 @@ def execute_prepared(draw: st.DrawFn, statement: Statement, interleave: bool = T
     return call, script
 
 
+@st.composite
+def execute_prepared_many(draw: st.DrawFn, statement: Statement, interleave: bool = True) -> tuple[Call, _Script]:
+    """A batch: Bind + Execute per argument tuple, one Sync, and the answer. Only the last row reports a
+    QueryComplete; a failing row reports QueryFailed with its own arguments and the server skips the rest."""
+    batch = draw(
+        st.lists(
+            st.tuples(*(st.none() | python_values(oid) for oid in statement.parameter_oids)), min_size=1, max_size=4
+        )
+    )
+    call = Call("execute_prepared_many", (statement.name, batch))
+    text = statement.text
+    script = _Script(draw, interleave)
+    failing = draw(st.none() | st.integers(0, len(batch) - 1))
+    for i, args in enumerate(batch):
+        if i == failing and draw(st.booleans()):
+            data, notice = draw(error_fields())
+            script.add(data, ev.QueryFailed(notice, text, args, 0.0))
+            break
+        script.add(BIND_COMPLETE)
+        rows_ = draw(rows(statement.columns, max_size=3))
+        _add_rows(script, statement.columns, rows_)
+        script.maybe_async()
+        if i == failing:
+            data, notice = draw(error_fields())
+            script.add(data, ev.QueryFailed(notice, text, args, 0.0))
+            break
+        tag = f"SELECT {len(rows_)}" if statement.columns else "INSERT 0 1"
+        script.add(command_complete(tag), ev.QueryComplete(tag, text, args, 0.0) if i == len(batch) - 1 else None)
+    script.maybe_async()
+    status = draw(st.sampled_from("ITE"))
+    script.add(ready_for_query(status), ev.ReadyForQuery(status))
+    return call, script
+
+
 #: Arguments of a one-shot extended query: sent as text, with types guessed from the Python values.
 _EXTENDED_ARGS: Final = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | texts() | st.floats()
 
@@ -702,7 +736,7 @@ def conversations(draw: st.DrawFn, interleave: bool = True, garbage: bool = Fals
             statements.append(statement)
         rounds.append(Round(tuple(calls), script.messages, script.events))
 
-    kinds = ["query", "extended", "prepare", "close"] + ["execute"] * 2 * bool(statements)
+    kinds = ["query", "extended", "prepare", "close"] + ["execute", "execute", "many"] * bool(statements)
     script = _Script(draw, interleave)
     calls = []
     for i in range(draw(st.integers(0, 3))):
@@ -715,6 +749,8 @@ def conversations(draw: st.DrawFn, interleave: bool = True, garbage: bool = Fals
             call, part, _ = draw(prepare(f"new{i}", interleave))
         elif kind == "close":
             call, part = draw(close_statement(draw(st.sampled_from(STATEMENT_NAMES)), interleave))
+        elif kind == "many":
+            call, part = draw(execute_prepared_many(draw(st.sampled_from(statements)), interleave))
         else:
             call, part = draw(execute_prepared(draw(st.sampled_from(statements)), interleave))
         calls.append(call)
