@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
@@ -305,18 +305,17 @@ async def test_values_through_a_table(conn: Connection) -> None:
         assert _same(got, expected), (got, expected)
 
 
-async def test_literal_results(conn: Connection) -> None:
-    """Values the server computes (no parameters) decode to the Python types asyncpg gives."""
-    with anyio.fail_after(10):
-        row = await conn.fetchrow(
-            """SELECT 1::int2, 2::int4, 3::int8, 1.5::float4, 2.5::float8, 1.10::numeric, 'NaN'::numeric,
-                      'txt'::text, 'ch'::char(4), '\\x0102'::bytea, true, '2024-01-02'::date, '03:04:05'::time,
-                      '2024-01-02 03:04:05.5'::timestamp, '2024-01-02 03:04:05+02'::timestamptz,
-                      '1 day 02:03:04'::interval, '12345678-1234-5678-1234-567812345678'::uuid,
-                      ARRAY[1, NULL, 3], '{{a,b},{c,NULL}}'::text[], '{"k": 1}'::json, '{"k":   1}'::jsonb,
-                      NULL, 'NaN'::float8, '-infinity'::float8"""
-        )
-    assert row is not None
+#: Literal values of every supported type, computed by the server (no parameters).
+LITERALS_SQL = """SELECT 1::int2, 2::int4, 3::int8, 1.5::float4, 2.5::float8, 1.10::numeric, 'NaN'::numeric,
+    'txt'::text, 'ch'::char(4), '\\x0102'::bytea, true, '2024-01-02'::date, '03:04:05'::time,
+    '2024-01-02 03:04:05.5'::timestamp, '2024-01-02 03:04:05+02'::timestamptz,
+    '1 day 02:03:04'::interval, '12345678-1234-5678-1234-567812345678'::uuid,
+    ARRAY[1, NULL, 3], '{{a,b},{c,NULL}}'::text[], '{"k": 1}'::json, '{"k":   1}'::jsonb,
+    NULL, 'NaN'::float8, '-infinity'::float8"""
+
+
+def check_literals(row: Sequence[object]) -> None:
+    """The values of LITERALS_SQL decode to the Python types asyncpg gives (shared with tests/sync)."""
     values = list(row)
     expected: list[object] = [
         1,
@@ -349,6 +348,14 @@ async def test_literal_results(conn: Connection) -> None:
     assert type(values[-2]) is float
     for got, want in zip(values[:-2], expected):
         assert _same(got, want), (got, want)
+
+
+async def test_literal_results(conn: Connection) -> None:
+    """Values the server computes (no parameters) decode to the Python types asyncpg gives."""
+    with anyio.fail_after(10):
+        row = await conn.fetchrow(LITERALS_SQL)
+    assert row is not None
+    check_literals(list(row))
 
 
 async def test_timestamptz_result_is_aware(conn: Connection) -> None:

@@ -6,7 +6,6 @@ The matching file of the anyio driver is tests/anyio/test_queries.py.
 from __future__ import annotations
 
 import functools
-import math
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -14,7 +13,7 @@ import pytest
 
 import pgproto
 from pgproto_sync import Connection, Record, connect
-from tests.anyio.test_queries import ROUND_TRIPS, SAMPLE_UUID, UTC, _same
+from tests.anyio.test_queries import LITERALS_SQL, ROUND_TRIPS, SAMPLE_UUID, UTC, _same, check_literals
 from tests.cluster import Server
 
 from .helpers import Worker
@@ -221,47 +220,9 @@ def test_values_through_a_table(conn: Connection) -> None:
 
 def test_literal_results(conn: Connection) -> None:
     """Values the server computes (no parameters) decode to the Python types asyncpg gives."""
-    row = conn.fetchrow(
-        """SELECT 1::int2, 2::int4, 3::int8, 1.5::float4, 2.5::float8, 1.10::numeric, 'NaN'::numeric,
-                  'txt'::text, 'ch'::char(4), '\\x0102'::bytea, true, '2024-01-02'::date, '03:04:05'::time,
-                  '2024-01-02 03:04:05.5'::timestamp, '2024-01-02 03:04:05+02'::timestamptz,
-                  '1 day 02:03:04'::interval, '12345678-1234-5678-1234-567812345678'::uuid,
-                  ARRAY[1, NULL, 3], '{{a,b},{c,NULL}}'::text[], '{"k": 1}'::json, '{"k":   1}'::jsonb,
-                  NULL, 'NaN'::float8, '-infinity'::float8"""
-    )
+    row = conn.fetchrow(LITERALS_SQL)
     assert row is not None
-    values = list(row)
-    expected: list[object] = [
-        1,
-        2,
-        3,
-        1.5,
-        2.5,
-        Decimal("1.10"),
-        None,  # NaN: checked below
-        "txt",
-        "ch  ",
-        b"\x01\x02",
-        True,
-        date(2024, 1, 2),
-        time(3, 4, 5),
-        datetime(2024, 1, 2, 3, 4, 5, 500000),
-        datetime(2024, 1, 2, 1, 4, 5, tzinfo=UTC),
-        timedelta(days=1, hours=2, minutes=3, seconds=4),
-        SAMPLE_UUID,
-        [1, None, 3],
-        [["a", "b"], ["c", None]],
-        '{"k": 1}',
-        '{"k": 1}',
-        None,
-    ]
-    nan = values.pop(6)
-    expected.pop(6)
-    assert isinstance(nan, Decimal) and nan.is_nan()
-    assert math.isnan(values[-2]) and values[-1] == -math.inf  # type: ignore[arg-type]  # floats, asserted below
-    assert type(values[-2]) is float
-    for got, want in zip(values[:-2], expected):
-        assert _same(got, want), (got, want)
+    check_literals(list(row))
 
 
 def test_timestamptz_result_is_aware(conn: Connection) -> None:
