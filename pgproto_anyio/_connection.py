@@ -4,6 +4,7 @@ calling task itself when no other read is in progress, else routed to it by the 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import time
@@ -36,6 +37,7 @@ from pgproto._shared._operations import (
 from pgproto._shared._results import Record, Request
 
 from . import _reader
+from ._asyncio_stream import AsyncioStream
 from ._iterator import Inbox, NotificationIterator
 from ._transaction import Transaction
 from ._transport import send_cancel_request
@@ -59,8 +61,10 @@ class Connection(ConnectionBase):
         statement_cache_size: int,
     ) -> None:
         self._stream = stream
+        #: On asyncio without TLS: the stream that feeds the Client from `data_received` (`_reader.push`).
+        self._pushed = stream if isinstance(stream, AsyncioStream) else None
         #: The socket under a plain (not TLS) stream, written directly by `_send` when it takes all bytes.
-        self._raw_socket = _plain_raw_socket(stream)
+        self._raw_socket = _plain_raw_socket(stream) if self._pushed is None else None
         self._params = params
         self._address = address
         self._session = Session(client, Listeners(async_channel_callbacks=True), statement_cache_size)
@@ -264,6 +268,8 @@ class Connection(ConnectionBase):
         """
         if self._closed:
             raise ConnectionDoesNotExistError("the connection is closed")
+        if self._pushed is not None:
+            return await self._roundtrip_pushed(request, self._pushed)
         # `_send` may not yield: a caller already cancelled must not send its request at all.
         await anyio.lowlevel.checkpoint_if_cancelled()
         done = anyio.Event()
@@ -294,6 +300,34 @@ class Connection(ConnectionBase):
             raise
         finally:
             self._resume_reader()  # the reader parked after answering this request (`_handoff`)
+
+    async def _roundtrip_pushed(self, request: Request, stream: AsyncioStream) -> None:
+        """`_roundtrip` on asyncio without TLS: the stream's `data_received` routes the answer, which
+        completes a future this task awaits (one wake-up per query, no reader task involved)."""
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def settle() -> None:
+            if not answered.done():  # cancelled meanwhile
+                answered.set_result(None)
+
+        request.on_done = settle
+        self._router.requests.append(request)
+        try:
+            stream.write(self._session.client.data_to_send())
+        except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+            self._mark_lost(None)
+            raise ConnectionDoesNotExistError(f"the connection was lost: {exc}") from exc
+        stream.resume_reading()  # paused for backpressure: a waiting request reads regardless
+        try:
+            await answered
+            await anyio.lowlevel.checkpoint_if_cancelled()  # as in `_roundtrip`: a cancellation still counts
+        except anyio.get_cancelled_exc_class():
+            done = anyio.Event()
+            request.on_done = done.set
+            with anyio.CancelScope(shield=True):
+                await self._cancel_on_server(request, done)
+            raise
 
     async def _read_answer(self, request: Request) -> None:
         """Read the socket in this task until `request` is answered, routing everything read as the reader
@@ -332,6 +366,9 @@ class Connection(ConnectionBase):
         only the rest of a partial write goes through the stream. Safe to mix: sends are serialised by the
         lock, and each request's bytes have all left (the server answered them) before the next is sent.
         """
+        if self._pushed is not None:
+            self._pushed.write(data)
+            return
         fd = -1 if self._raw_socket is None else self._raw_socket.fileno()
         if fd >= 0:
             try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections import deque
+from contextvars import Token
 from typing import TYPE_CHECKING
 
 import anyio
@@ -16,9 +17,15 @@ from pgproto import NEED_DATA, Notification, ProtocolError
 from pgproto._shared._dispatch import NotificationSink, call_safely
 
 if TYPE_CHECKING:
+    from ._asyncio_stream import AsyncioStream
     from ._connection import Connection
 
 logger = logging.getLogger("pgproto")
+
+try:
+    from sniffio import current_async_library_cvar as _library_cvar
+except ImportError:  # without sniffio, anyio finds asyncio from the running loop
+    _library_cvar = None  # type: ignore[assignment]
 _READ_SIZE = 65536
 
 
@@ -29,7 +36,10 @@ async def run(conn: Connection, started: anyio.Event) -> None:
         async with anyio.create_task_group() as task_group:
             conn._task_group = task_group
             started.set()
-            await _read_loop(conn)
+            if conn._pushed is not None:
+                await _push_loop(conn, conn._pushed)
+            else:
+                await _read_loop(conn)
     finally:
         with anyio.CancelScope(shield=True):
             await anyio.aclose_forcefully(conn._stream)
@@ -55,6 +65,43 @@ async def _read_loop(conn: Connection) -> None:
             conn._reader_receiving = False
         if data is None or not feed(conn, data):
             return
+
+
+async def _push_loop(conn: Connection, stream: AsyncioStream) -> None:
+    """On asyncio without TLS the stream's `data_received` feeds the Client; this task only pauses and
+    resumes reading for backpressure, woken by `_drained`."""
+    router = conn._router
+
+    def backpressure_due() -> bool:
+        return conn._pending_notifications >= conn._max_pending_notifications and not router.requests
+
+    def consume(data: bytes) -> None:
+        if conn._closed:
+            return
+        # Callbacks run here, outside any task: let anyio (through sniffio) still see asyncio.
+        token = _set_async_library()
+        try:
+            feed(conn, data)
+        finally:
+            _reset_async_library(token)
+        if backpressure_due():
+            stream.pause_reading()
+
+    stream.push_to(consume)
+    while not conn._session.client.is_closed and not conn._closed:
+        conn._drained = anyio.Event()
+        await conn._drained.wait()
+        if not backpressure_due():
+            stream.resume_reading()
+
+
+def _set_async_library() -> Token[str | None] | None:
+    return None if _library_cvar is None else _library_cvar.set("asyncio")
+
+
+def _reset_async_library(token: Token[str | None] | None) -> None:
+    if token is not None:
+        _library_cvar.reset(token)
 
 
 async def receive(conn: Connection) -> bytes | None:

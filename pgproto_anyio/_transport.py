@@ -12,14 +12,20 @@ from pgproto import ProtocolError, ssl_request
 from pgproto._dsn import Address, ConnectParams
 from pgproto._shared._environment import tls_context
 
+from ._asyncio_stream import open_asyncio_stream, running_asyncio
+
 
 async def open_stream(params: ConnectParams, address: Address) -> ByteStream:
     """A byte stream to `address`, encrypted when the server agrees and sslmode asks for it."""
     stream: ByteStream
-    if address.is_unix:
+    if running_asyncio():
+        stream = await open_asyncio_stream(address)
+    elif address.is_unix:
         stream = await anyio.connect_unix(address.unix_socket_path())
+    else:
+        stream = await anyio.connect_tcp(address.host, address.port)
+    if address.is_unix:
         return stream  # libpq never negotiates TLS over a Unix socket
-    stream = await anyio.connect_tcp(address.host, address.port)
     if params.sslmode in ("disable", "allow") and params.ssl_context is None:
         return stream
     try:

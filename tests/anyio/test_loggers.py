@@ -5,6 +5,7 @@ The matching file of the sync driver is tests/sync/test_loggers.py.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -169,6 +170,34 @@ async def test_notices_delivered_while_the_application_awaits_something_else(dsn
                 await wait_until_running(admin, conn.get_server_pid(), query)
                 tasks.cancel_scope.cancel()
         assert await conn.fetchval("SELECT 1") == 1
+
+
+def test_plain_callbacks_may_use_anyio_under_plain_asyncio_run(dsn: str) -> None:
+    # On asyncio the server's bytes are routed from the transport's callback, outside any task: a plain
+    # log listener or notification callback must still find anyio's backend. Under asyncio.run (not
+    # anyio's runner, which marks the whole context as asyncio) that needs the driver's help.
+    async def scenario() -> list[object]:
+        got: list[object] = []
+        send, receive = anyio.create_memory_object_stream[str](10)
+
+        def on_notice(notice: Notice) -> None:
+            got.append(anyio.current_time() > 0)
+            send.send_nowait(str(notice.message))
+
+        def on_notification(channel: str, payload: str) -> None:
+            got.append(anyio.current_time() > 0)
+            send.send_nowait(payload)
+
+        async with connect(dsn) as conn, connect(dsn) as other:
+            conn.add_log_listener(on_notice)
+            await conn.add_listener("callbacks_use_anyio", on_notification)
+            await conn.execute("DO $$ BEGIN RAISE NOTICE 'from a notice'; END $$")
+            await other.execute("NOTIFY callbacks_use_anyio, 'from a notification'")
+            with anyio.fail_after(TIMEOUT):
+                got += [await receive.receive(), await receive.receive()]
+        return got
+
+    assert asyncio.run(scenario()) == [True, True, "from a notice", "from a notification"]
 
 
 # -- query loggers ---------------------------------------------------------------------------------------
