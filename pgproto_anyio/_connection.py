@@ -235,7 +235,8 @@ class Connection(ConnectionBase):
         try:
             with anyio.fail_after(timeout) if timeout is not None else contextlib.nullcontext():
                 async with self._lock:
-                    await self._send_due_unlistens()
+                    if self._unlisten_due:
+                        await self._send_due_unlistens()
                     return await self._drive(operation, sent, via_reader)
         finally:
             if sent:  # only what reached the server is logged (not e.g. a second add_listener)
@@ -303,8 +304,11 @@ class Connection(ConnectionBase):
 
     async def _roundtrip_pushed(self, request: Request, stream: AsyncioStream) -> None:
         """`_roundtrip` on asyncio without TLS: the stream's `data_received` routes the answer, which
-        completes a future this task awaits (one wake-up per query, no reader task involved)."""
-        await anyio.lowlevel.checkpoint_if_cancelled()
+        completes a future this task awaits (one wake-up per query, no reader task involved).
+
+        No checkpoint before sending: acquiring the connection's lock just checked for cancellation,
+        and the checkpoint after each answer stops an operation's next request.
+        """
         answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         def settle() -> None:

@@ -62,15 +62,18 @@ class Router:
 
     def route(self, event: ev.Event) -> None:
         """Handle one event from `Client.next_event()`."""
+        # The events of every query first, by exact type (issue 6: cheaper than the match's isinstance).
+        if type(event) is ev.Rows:
+            self.requests[0].rows.extend(event.rows)
+            return
+        if type(event) is ev.ReadyForQuery:
+            self.requests.popleft().finish()
+            return
         match event:
-            case ev.Rows():  # the hot path first
-                self.requests[0].rows.extend(event.rows)
             case ev.Notification():
                 self._on_notification(event)
             case ev.Notice():
                 log_notice(self.listeners, event)
-            case ev.ReadyForQuery():
-                self.requests.popleft().finish()
             case ev.Terminated():
                 self._on_terminated(event.reason)
             case ev.ParameterStatus() | ev.BackendKeyData() | ev.Authenticated() | ev.ProtocolVersionNegotiated():

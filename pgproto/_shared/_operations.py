@@ -130,13 +130,13 @@ def argument_rows(args: Iterable[Sequence[object]]) -> tuple[tuple[object, ...],
 
 
 def execute_many(
-    session: Session, query: str, args_seq: Iterable[Sequence[object]]
+    session: Session, query: str, rows: tuple[tuple[object, ...], ...]
 ) -> Generator[Request, None, None]:
-    """Run `query` once per argument tuple, pipelined: every Bind/Execute, then one Sync.
+    """Run `query` once per argument tuple (`rows` as `argument_rows` returns them), pipelined: every
+    Bind/Execute, then one Sync.
 
     The whole batch runs in one implicit transaction: it all happens, or (on error) none of it.
     """
-    rows = [tuple(args) for args in args_seq]
     statement = yield from prepare(session, query)
     if not rows:
         return
@@ -188,8 +188,8 @@ def fetchval(
     session: Session, query: str, args: Sequence[object], column: int
 ) -> Generator[Request, None, object]:
     """`fetchval()`: one value of the first row, or None."""
-    record = yield from fetchrow(session, query, args)
-    return None if record is None else record[column]
+    request = yield from execute(session, query, args)
+    return request.rows[0][column] if request.rows else None  # no Record: rtt's hot path (issue 6)
 
 
 def _is_stale(error: BaseException | None) -> bool:
