@@ -534,7 +534,6 @@ def parse(kind: int, data: bytes, start: int = 0, end: int | None = None) -> Bac
     Raises:
         ProtocolError: unknown type byte, or a body that does not match its type's format.
     """
-    name = MESSAGE_NAMES.get(kind)
     if end is None:
         end = len(data)
     try:
@@ -543,9 +542,10 @@ def parse(kind: int, data: bytes, start: int = 0, end: int | None = None) -> Bac
             message = fast(data, start, end)
             if message is not None:
                 return message
+        name = MESSAGE_NAMES.get(kind)
         parser = _PARSERS.get(kind)
         if parser is None or name is None:
             raise ProtocolError(f"unknown message type {bytes([kind])!r}")
         return parser(_Reader(name, data[start:end]))
     except (struct.error, ValueError, IndexError) as exc:
-        raise ProtocolError(f"malformed {name}: {exc}") from exc
+        raise ProtocolError(f"malformed {MESSAGE_NAMES.get(kind)}: {exc}") from exc

@@ -444,7 +444,27 @@ class Client:
         cls = type(message)
         if cls in ANYTIME:
             return self._on_anytime(message)
-        if isinstance(message, b.ErrorResponse) and _is_fatal(message.fields):
+        if isinstance(message, b.ErrorResponse):
+            return self._on_error_response(kind, message)
+        if self._phase is not Phase.READY:
+            return self._on_startup(message)
+        pending = self._pending
+        if not pending:
+            raise ProtocolError(f"unexpected {b.MESSAGE_NAMES[kind]} while no request is in flight")
+        head = pending[0]
+        try:
+            next_step = STEPS[head.step, cls]
+        except KeyError:
+            raise ProtocolError(f"unexpected {b.MESSAGE_NAMES[kind]} while waiting in step {head.step.name}") from None
+        event = None if cls in _PROGRESS_ONLY else self._on_step(head, message)
+        if next_step is None:
+            pending.popleft()
+        else:
+            head.step = next_step
+        return event
+
+    def _on_error_response(self, kind: int, message: b.ErrorResponse) -> ev.Event | None:
+        if _is_fatal(message.fields):
             self._phase = Phase.CLOSED
             self._pending.clear()
             return ev.Terminated(message.fields)
@@ -452,19 +472,7 @@ class Client:
             return self._on_startup(message)
         if not self._pending:
             raise ProtocolError(f"unexpected {b.MESSAGE_NAMES[kind]} while no request is in flight")
-        head = self._pending[0]
-        if isinstance(message, b.ErrorResponse):
-            return self._on_error(head, message.fields)
-        key = (head.step, cls)
-        if key not in STEPS:
-            raise ProtocolError(f"unexpected {b.MESSAGE_NAMES[kind]} while waiting in step {head.step.name}")
-        event = None if cls in _PROGRESS_ONLY else self._on_step(head, message)
-        next_step = STEPS[key]
-        if next_step is None:
-            self._pending.popleft()
-        else:
-            head.step = next_step
-        return event
+        return self._on_error(self._pending[0], message.fields)
 
     def _on_anytime(self, message: b.BackendMessage) -> ev.Event:
         if isinstance(message, b.NotificationResponse):
@@ -547,15 +555,15 @@ class Client:
             if head.quiet:
                 return None
             return ev.QueryComplete(message.tag, head.query, head.args, self._clock() - head.queued_at)
+        if isinstance(message, b.ReadyForQuery):
+            self.transaction_status = message.transaction_status
+            return ev.ReadyForQuery(message.transaction_status)
         if isinstance(message, b.RowDescription):
             return self._on_row_description(head, message)
         if isinstance(message, b.DataRow):
             # The fast path takes every well-framed DataRow in a row step; a DataRow elsewhere is
             # refused by the STEPS table before it gets here.
             raise AssertionError("DataRow bypassed the fast path")
-        if isinstance(message, b.ReadyForQuery):
-            self.transaction_status = message.transaction_status
-            return ev.ReadyForQuery(message.transaction_status)
         if isinstance(message, b.ParameterDescription):
             head.parameter_oids = message.type_oids
             return None
