@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
+
 import pytest
 
 from pgproto import ProtocolError
@@ -170,6 +173,17 @@ def test_notice_keeps_every_known_field_and_ignores_unknown_codes() -> None:
     body = b"Xunknown field\0" + body  # §55.8: unknown field codes are to be ignored
     notice = b.parse_notice("NoticeResponse", body)
     assert notice.as_dict() == fields
+
+
+def test_a_parsed_notice_is_an_ordinary_notice() -> None:
+    # parse_notice sets the slots itself (the fast way): the object must be the same as Notice(...) builds.
+    notice = b.parse_notice("NoticeResponse", notice_fields(severity="NOTICE", message="hi"))
+    expected = Notice(severity="NOTICE", message="hi")
+    assert type(notice) is Notice
+    assert notice == expected and hash(notice) == hash(expected) and repr(notice) == repr(expected)
+    assert pickle.loads(pickle.dumps(notice)) == expected
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        notice.message = "changed"  # type: ignore[misc]  # checking that it is refused
 
 
 def test_notice_fields_in_a_broken_encoding_stay_readable() -> None:
