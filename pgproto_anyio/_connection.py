@@ -420,9 +420,9 @@ class Connection(ConnectionBase):
             if not dispatched:
                 return
         queue = self._dispatchers.get(channel)
-        if queue is None:
-            queue = self._dispatchers[channel] = deque()
-            self._task_group.start_soon(_reader.dispatch_channel, self, channel, queue)
+        if queue is None:  # nothing of this channel waits: its callbacks run now, in the server's order
+            _reader.deliver(self, channel, callbacks, notification)
+            return
         queue.append(notification)
         self._pending_notifications += 1
 
