@@ -157,6 +157,8 @@ async def open_asyncio_stream(address: Address) -> AsyncioStream:
     if address.is_unix:
         transport, protocol = await loop.create_unix_connection(_Protocol, address.unix_socket_path())
     else:
-        transport, protocol = await loop.create_connection(_Protocol, address.host, address.port)
+        # hostaddr, when given, is where to connect; host still names the server (for TLS).
+        host = address.hostaddr or address.host
+        transport, protocol = await loop.create_connection(_Protocol, host, address.port)
     assert isinstance(transport, asyncio.Transport)
     return AsyncioStream(transport, protocol)

@@ -23,7 +23,7 @@ async def open_stream(params: ConnectParams, address: Address) -> ByteStream:
     elif address.is_unix:
         stream = await anyio.connect_unix(address.unix_socket_path())
     else:
-        stream = await anyio.connect_tcp(address.host, address.port)
+        stream = await anyio.connect_tcp(address.hostaddr or address.host, address.port)
     if address.is_unix:
         return stream  # libpq never negotiates TLS over a Unix socket
     if params.sslmode in ("disable", "allow") and params.ssl_context is None:
@@ -51,7 +51,7 @@ async def send_cancel_request(params: ConnectParams, address: Address, data: byt
     if address.is_unix:
         stream: ByteStream = await anyio.connect_unix(address.unix_socket_path())
     else:
-        stream = await anyio.connect_tcp(address.host, address.port)
+        stream = await anyio.connect_tcp(address.hostaddr or address.host, address.port)
     async with stream:
         await stream.send(data)
         with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError, OSError):

@@ -4,6 +4,7 @@ the errors a refused or unreachable server gives, timeouts, and the two ways to 
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
@@ -253,6 +254,15 @@ async def test_unreachable_port_raises_oserror_quickly(clean_env: Path) -> None:
     assert not isinstance(info.value, TimeoutError)
     assert time.monotonic() - started < 2
     assert str(port) in str(info.value)
+
+
+async def test_hostaddr_is_where_to_connect(pg_server: Server, clean_env: Path) -> None:
+    # libpq: hostaddr is the address to connect to; host only names the server (TLS checks the certificate
+    # against it). The driver once resolved host instead, and failed here.
+    address = socket.gethostbyname(pg_server.host)
+    with anyio.fail_after(10):
+        async with connect(pg_server.dsn() + f"?host=not-the-server.invalid&hostaddr={address}") as conn:
+            assert await conn.fetchval("SELECT inet_server_port()") == pg_server.port
 
 
 async def test_second_host_is_tried(pg_server: Server, clean_env: Path) -> None:

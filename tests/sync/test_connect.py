@@ -6,6 +6,7 @@ The matching file of the anyio driver is tests/anyio/test_connect.py.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from pathlib import Path
@@ -249,6 +250,14 @@ def test_unreachable_port_raises_oserror(clean_env: Path) -> None:
         connect(host="127.0.0.1", port=port, user="postgres", database="postgres", timeout=30).close()
     assert not isinstance(info.value, TimeoutError), "a refused connection is not a timeout"
     assert str(port) in str(info.value)
+
+
+def test_hostaddr_is_where_to_connect(pg_server: Server, clean_env: Path) -> None:
+    # libpq: hostaddr is the address to connect to; host only names the server (TLS checks the certificate
+    # against it).
+    address = socket.gethostbyname(pg_server.host)
+    with connect(pg_server.dsn() + f"?host=not-the-server.invalid&hostaddr={address}") as conn:
+        assert conn.fetchval("SELECT inet_server_port()") == pg_server.port
 
 
 def test_second_host_is_tried(pg_server: Server, clean_env: Path) -> None:
