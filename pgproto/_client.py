@@ -306,10 +306,11 @@ class Client:
         else:
             self._out.append(f.bind_values(head, values, tail) + execute)
 
-    def execute_prepared_many(self, name: str, args_seq: Sequence[Sequence[object]]) -> None:
+    def execute_prepared_many(self, name: str, args_seq: Sequence[Sequence[object]], *, first_row: int = 1) -> None:
         """Queue Bind and Execute of statement `name` once per argument tuple, then one Sync.
 
         Every tuple is encoded before anything is queued, so a bad argument leaves nothing half-sent.
+        Errors number the rows from `first_row` (for a batch sent in parts).
         The batch reports one QueryComplete, for its last row (the tag, and the whole batch's duration);
         a failing row reports QueryFailed with its own args, and the server skips the rest.
 
@@ -323,7 +324,7 @@ class Client:
             raise InterfaceError(f"statement {name!r} is not prepared on this connection")
         rows = [tuple(args) for args in args_seq]
         encoded = []
-        for number, args in enumerate(rows, 1):
+        for number, args in enumerate(rows, first_row):
             try:
                 encoded.append(self._encode_args(st, args))
             except InterfaceError as exc:

@@ -34,7 +34,7 @@ from pgproto._shared._operations import (
     simple_query,
     unlisten,
 )
-from pgproto._shared._results import Record, Request
+from pgproto._shared._results import Record, Request, SendQueued
 
 from . import _reader
 from ._asyncio_stream import AsyncioStream
@@ -218,7 +218,7 @@ class Connection(ConnectionBase):
 
     async def _run(
         self,
-        operation: Generator[Request, None, T],
+        operation: Generator[Request | SendQueued, None, T],
         query: str,
         args: tuple[object, ...],
         timeout: float | None,
@@ -244,13 +244,18 @@ class Connection(ConnectionBase):
             if self._unlisten_due and self._session.client.transaction_status == "I":
                 self._schedule_unlisten_flush()  # e.g. due since a transaction that has now ended
 
-    async def _drive(self, operation: Generator[Request, None, T], sent: list[bool], via_reader: bool = False) -> T:
+    async def _drive(
+        self, operation: Generator[Request | SendQueued, None, T], sent: list[bool], via_reader: bool = False
+    ) -> T:
         try:
-            request = next(operation)
+            step = next(operation)
             while True:
                 sent.append(True)
-                await self._roundtrip(request, via_reader)
-                request = operation.send(None)
+                if isinstance(step, SendQueued):
+                    await self._send_queued(step.requests)
+                else:
+                    await self._roundtrip(step, via_reader)
+                step = operation.send(None)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]  # the generator's declared return type
         except BaseException:
@@ -280,7 +285,8 @@ class Connection(ConnectionBase):
             done.set()
 
         request.on_done = answered
-        self._router.requests.append(request)
+        if not request.in_flight:
+            self._router.requests.append(request)
         try:
             await self._send(self._session.client.data_to_send())
         except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
@@ -316,7 +322,8 @@ class Connection(ConnectionBase):
                 answered.set_result(None)
 
         request.on_done = settle
-        self._router.requests.append(request)
+        if not request.in_flight:
+            self._router.requests.append(request)
         try:
             stream.write(self._session.client.data_to_send())
         except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
@@ -332,6 +339,22 @@ class Connection(ConnectionBase):
             with anyio.CancelScope(shield=True):
                 await self._cancel_on_server(request, done)
             raise
+
+    async def _send_queued(self, requests: tuple[Request, ...]) -> None:
+        """Send what `requests` queued; their answers are read (by the reader task, or the stream's
+        callback) while the operation queues more, and waited for with its last request (`_roundtrip`)."""
+        if self._closed:
+            raise ConnectionDoesNotExistError("the connection is closed")
+        for request in requests:
+            if not request.in_flight:
+                request.in_flight = True
+                self._router.requests.append(request)
+        try:
+            await self._send(self._session.client.data_to_send())
+        except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+            self._mark_lost(None)
+            raise ConnectionDoesNotExistError(f"the connection was lost: {exc}") from exc
+        self._drained.set()  # a parked reader reads the answers meanwhile
 
     async def _read_answer(self, request: Request) -> None:
         """Read the socket in this task until `request` is answered, routing everything read as the reader

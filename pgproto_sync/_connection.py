@@ -49,7 +49,7 @@ from pgproto._shared._operations import (
     listen,
     unlisten,
 )
-from pgproto._shared._results import Record, Request
+from pgproto._shared._results import Record, Request, SendQueued
 from pgproto._shared._transactions import TransactionBlock
 from pgproto.errors import ProtocolError
 
@@ -271,7 +271,11 @@ class Connection(ConnectionBase):
     # -- the request path -----------------------------------------------------------------------------
 
     def _run(
-        self, operation: Generator[Request, None, T], query: str, args: tuple[object, ...], timeout: float | None
+        self,
+        operation: Generator[Request | SendQueued, None, T],
+        query: str,
+        args: tuple[object, ...],
+        timeout: float | None,
     ) -> T:
         if not isinstance(query, str):  # else an AttributeError from deep in the core
             raise InterfaceError(f"a query must be a str, not {type(query).__name__}")
@@ -282,11 +286,14 @@ class Connection(ConnectionBase):
             deadline = None if timeout is None else started + timeout
             sent = False
             try:
-                request = next(operation)
+                step = next(operation)
                 while True:
                     sent = True
-                    self._roundtrip(request, deadline)
-                    request = operation.send(None)
+                    if isinstance(step, SendQueued):
+                        self._send_queued(step.requests)
+                    else:
+                        self._roundtrip(step, deadline)
+                    step = operation.send(None)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]  # the generator's declared return type
             finally:
@@ -297,7 +304,8 @@ class Connection(ConnectionBase):
     def _roundtrip(self, request: Request, deadline: float | None) -> None:
         if self._closed:
             raise ConnectionDoesNotExistError("the connection is closed")
-        self._router.requests.append(request)
+        if not request.in_flight:
+            self._router.requests.append(request)
         self._outgoing += self._session.client.data_to_send()
         try:
             self._exchange(request, deadline)
@@ -309,6 +317,20 @@ class Connection(ConnectionBase):
         except BaseException:  # KeyboardInterrupt, or an exception from a signal handler
             self._cancel_on_server(request)
             raise
+
+    def _send_queued(self, requests: tuple[Request, ...]) -> None:
+        """Send what `requests` queued, as far as the socket takes it without waiting, and read the answers
+        already in; the rest goes with the operation's last request (`_roundtrip`)."""
+        if self._closed:
+            raise ConnectionDoesNotExistError("the connection is closed")
+        for request in requests:
+            if not request.in_flight:
+                request.in_flight = True
+                self._router.requests.append(request)
+        self._outgoing += self._session.client.data_to_send()
+        if self._dontwait is not None:  # else (TLS) every send may block: all of it goes in `_exchange`
+            self._send_available()
+            self._read_available()
 
     def _exchange(self, request: Request | None, deadline: float | None) -> None:
         """Send what is queued and read until `request` is answered (None: until all is sent).

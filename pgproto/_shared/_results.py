@@ -119,6 +119,7 @@ class Request:
         "copy_in",
         "done",
         "error",
+        "in_flight",
         "on_done",
         "prepared",
         "rows",
@@ -135,6 +136,8 @@ class Request:
         self.prepared: ev.StatementPrepared | None = None
         self.copy_in: ev.CopyInResponse | None = None
         self.done = False
+        #: In the Router's queue: its first bytes have been sent (see SendQueued).
+        self.in_flight = False
         self.on_done: Callable[[], None] | None = None
 
     def feed(self, event: ev.Event) -> None:
@@ -183,3 +186,14 @@ class Request:
         self.raise_error()
         columns = columns_of(self.columns)
         return [Record(row, columns) for row in self.rows]
+
+
+class SendQueued:
+    """Yielded by an operation that has queued `requests` and goes on queuing more (a large executemany
+    sent in parts): the driver sends what is queued now and resumes the operation at once, so that the
+    server works while the rest is encoded. The operation waits for all by yielding its last request."""
+
+    __slots__ = ("requests",)
+
+    def __init__(self, *requests: Request) -> None:
+        self.requests = requests

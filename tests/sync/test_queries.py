@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 
 import pgproto
+from pgproto._shared._operations import BATCH_PART_ROWS
 from pgproto_sync import Connection, Record, connect
 from tests.anyio.test_queries import LITERALS_SQL, ROUND_TRIPS, SAMPLE_UUID, UTC, _same, check_literals
 from tests.cluster import Server
@@ -365,6 +366,56 @@ def test_executemany_rejects_a_bad_row_before_sending(conn: Connection) -> None:
     assert conn.fetchval("SELECT count(*) FROM bad_row") == 0
     conn.executemany("INSERT INTO bad_row VALUES ($1, $2)", [(1, "a"), (2, "b")])
     assert conn.fetchval("SELECT count(*) FROM bad_row") == 2
+
+
+# A batch larger than BATCH_PART_ROWS goes in parts, each sent while the next is encoded: still all or nothing.
+PARTS_ROWS = 3 * BATCH_PART_ROWS + 7
+
+
+def test_executemany_in_parts_inserts_every_row_in_one_transaction(conn: Connection) -> None:
+    conn.execute("CREATE TEMP TABLE parts (id int PRIMARY KEY)")
+    conn.executemany("INSERT INTO parts VALUES ($1)", [(i,) for i in range(PARTS_ROWS)])
+    stats = conn.fetchrow("SELECT count(*), sum(id), count(DISTINCT xmin::text) FROM parts")
+    assert tuple(stats or ()) == (PARTS_ROWS, PARTS_ROWS * (PARTS_ROWS - 1) // 2, 1)
+    assert conn.fetchval("SELECT 'idle after'") == "idle after"
+
+
+@pytest.mark.parametrize("in_transaction", [False, True], ids=["idle", "in-transaction"])
+def test_executemany_in_parts_refused_by_the_server_in_a_later_part(conn: Connection, in_transaction: bool) -> None:
+    rows = [(i,) for i in range(PARTS_ROWS)]
+    failing = 2 * BATCH_PART_ROWS + 3  # in the third part; the parts after it fail too, for the same reason
+    conn.execute(f"CREATE TEMP TABLE refused (id int CHECK (id <> {failing}))")
+    if in_transaction:
+        conn.execute("BEGIN")
+    with pytest.raises(pgproto.CheckViolationError):  # the first failure, not "transaction is aborted"
+        conn.executemany("INSERT INTO refused VALUES ($1)", rows)
+    if in_transaction:  # as when any statement fails: the application's transaction is failed
+        with pytest.raises(pgproto.InFailedSQLTransactionError):
+            conn.fetchval("SELECT 1")
+        conn.execute("ROLLBACK")
+    assert conn.fetchval("SELECT count(*) FROM refused") == 0
+    conn.executemany("INSERT INTO refused VALUES ($1)", rows[:failing])
+    assert conn.fetchval("SELECT count(*) FROM refused") == failing
+
+
+@pytest.mark.parametrize("in_transaction", [False, True], ids=["idle", "in-transaction"])
+@pytest.mark.parametrize("bad_row", [3, 2 * BATCH_PART_ROWS + 3])
+def test_executemany_in_parts_with_a_row_that_cannot_be_encoded(
+    conn: Connection, in_transaction: bool, bad_row: int
+) -> None:
+    rows: list[tuple[object, ...]] = [(i,) for i in range(PARTS_ROWS)]
+    rows[bad_row - 1] = ("not a number",)
+    conn.execute("CREATE TEMP TABLE unencodable (id int)")
+    if in_transaction:
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO unencodable VALUES (-1)")
+    with pytest.raises(pgproto.ArgumentError, match=rf"row {bad_row}\b.*\$1"):
+        conn.executemany("INSERT INTO unencodable VALUES ($1)", rows)
+    # The parts sent before the bad row are undone; the application's transaction goes on as it was.
+    assert conn.fetchval("SELECT count(*) FROM unencodable") == (1 if in_transaction else 0)
+    if in_transaction:
+        conn.execute("COMMIT")
+    assert conn.fetchval("SELECT count(*) FROM unencodable") == (1 if in_transaction else 0)
 
 
 def test_executemany_accepts_any_iterable(conn: Connection) -> None:
