@@ -69,9 +69,10 @@ class Router:
         if type(event) is ev.ReadyForQuery:
             self.requests.popleft().finish()
             return
+        if type(event) is ev.Notification:
+            self._on_notification(event)
+            return
         match event:
-            case ev.Notification():
-                self._on_notification(event)
             case ev.Notice():
                 log_notice(self.listeners, event)
             case ev.Terminated():
