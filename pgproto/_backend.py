@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from .errors import ProtocolError
-from .events import Notice
+from .events import Notice, Notification
 
 _I32 = struct.Struct("!i")
 _I16 = struct.Struct("!h")
@@ -425,8 +425,24 @@ def parse_row_description(body: bytes) -> tuple[FieldDescription, ...]:
 
 def parse_notification(body: bytes, pos: int = 0, end: int | None = None) -> NotificationResponse:
     """A NotificationResponse (`body[pos:end]`, parsed in place): pid, channel, payload."""
-    if end is None:
-        end = len(body)
+    return NotificationResponse(*_notification_fields(body, pos, len(body) if end is None else end))
+
+
+def notification(data: bytes, start: int, end: int) -> Notification:
+    """The Notification event of the NotificationResponse body `data[start:end]`, with no wire message
+    in between: the client's path for LISTEN floods.
+
+    Raises:
+        ProtocolError: as `parse` does for a malformed NotificationResponse.
+    """
+    try:
+        fields = _notification_fields(data, start, end)
+    except (struct.error, ValueError, IndexError) as exc:
+        raise ProtocolError(f"malformed NotificationResponse: {exc}") from exc
+    return Notification(*fields)
+
+
+def _notification_fields(body: bytes, pos: int, end: int) -> tuple[int, str, str]:
     if end - pos < 6:  # the body lies within a larger buffer: check its own length, not the buffer's
         raise ProtocolError(f"NotificationResponse of {end - pos} bytes is too short for a pid and two strings")
     (pid,) = _I32.unpack_from(body, pos)
@@ -434,7 +450,7 @@ def parse_notification(body: bytes, pos: int = 0, end: int | None = None) -> Not
     stop = body.index(b"\0", mid + 1, end)
     if stop + 1 != end:
         raise ProtocolError(f"NotificationResponse has {end - stop - 1} unexpected trailing bytes")
-    return NotificationResponse(pid, body[pos + 4 : mid].decode("utf-8"), body[mid + 1 : stop].decode("utf-8"))
+    return pid, body[pos + 4 : mid].decode("utf-8"), body[mid + 1 : stop].decode("utf-8")
 
 
 def _empty(message: BackendMessage) -> Callable[[_Reader], BackendMessage]:

@@ -56,6 +56,8 @@ NEED_DATA = _NeedData.NEED_DATA
 _I32 = struct.Struct("!i").unpack_from
 _I16 = struct.Struct("!h").unpack_from
 _DATA_ROW = 68  # b"D"
+_NOTIFICATION_RESPONSE = 65  # b"A"
+_NOTICE_RESPONSE = 78  # b"N"
 _BIND_COMPLETE = b"2\0\0\0\4"
 _COMMAND_COMPLETE = 67  # b"C"
 _EXECUTE_ALL = f.execute("", 0)
@@ -237,6 +239,12 @@ class Client:
                         return ev.Terminated(None)
                     return NEED_DATA
                 kind, start, end = frame
+                # Notifications and notices come in floods (LISTEN, RAISE NOTICE) and mean the same in every
+                # state (ANYTIME): their events are made straight from the bytes.
+                if kind == _NOTIFICATION_RESPONSE:
+                    return b.notification(data, start, end)
+                if kind == _NOTICE_RESPONSE:
+                    return b.parse_notice("NoticeResponse", data, start, end)
                 event = self._handle(kind, b.parse(kind, data, start, end))
                 if event is not None:
                     return event

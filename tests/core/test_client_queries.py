@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from pgproto import NEED_DATA, Client, ConnectionDoesNotExistError, InterfaceError, Phase, ProtocolError
+from pgproto import _backend as b
 from pgproto import events as ev
 from pgproto._backend import MESSAGE_NAMES
 from pgproto._buffer import DEFAULT_MAX_MESSAGE_SIZE
@@ -572,3 +575,19 @@ def test_drain_helper_stops_at_need_data() -> None:
     client = querying("SELECT a")
     assert drain(client) == []
     assert client.next_event() is NEED_DATA
+
+
+ASYNC_MALFORMED = [m for m in MALFORMED if m[1][:1] in (b"A", b"N")]
+
+
+@pytest.mark.parametrize("message", [m[1] for m in ASYNC_MALFORMED], ids=[m[0] for m in ASYNC_MALFORMED])
+@pytest.mark.parametrize("make", [ready_client, lambda: querying("SELECT")], ids=["idle", "querying"])
+def test_a_malformed_notification_or_notice_fails_as_the_parser_says(
+    message: bytes, make: Callable[[], Client]
+) -> None:
+    # The client makes these events straight from the bytes, past b.parse: the error must be the same.
+    with pytest.raises(ProtocolError) as parsed:
+        b.parse(message[0], message[5:])
+    conversation = events_for(make, message + ready())
+    assert conversation.events == []
+    assert conversation.error == str(parsed.value)
