@@ -68,6 +68,8 @@ _AUTH_METHOD_NAMES = {2: "Kerberos V5", 6: "SCM credentials", 7: "GSSAPI", 8: "G
 
 
 _NO_COLUMNS: Final = RowPlan((), ())
+#: Events are immutable: one ReadyForQuery per transaction status serves every query.
+_READY_EVENTS: Final = {status: ev.ReadyForQuery(status) for status in "ITE"}
 
 
 def _plan(columns: Sequence[ev.Column]) -> tuple[tuple[Decoder, ...], RowPlan]:
@@ -531,7 +533,7 @@ class Client:
             return ev.BackendKeyData(message.pid, message.secret_key)
         elif isinstance(message, b.ReadyForQuery):
             self.transaction_status = message.transaction_status
-            return ev.ReadyForQuery(message.transaction_status)
+            return _READY_EVENTS[message.transaction_status]
         elif isinstance(message, b.ErrorResponse):  # non-FATAL during startup still ends it
             self._pending.clear()
             return ev.Terminated(message.fields)
@@ -566,7 +568,7 @@ class Client:
             return ev.QueryComplete(message.tag, head.query, head.args, self._clock() - head.queued_at)
         if isinstance(message, b.ReadyForQuery):
             self.transaction_status = message.transaction_status
-            return ev.ReadyForQuery(message.transaction_status)
+            return _READY_EVENTS[message.transaction_status]
         if isinstance(message, b.RowDescription):
             return self._on_row_description(head, message)
         if isinstance(message, b.DataRow):
