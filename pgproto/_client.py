@@ -112,11 +112,13 @@ class _Pending:
     query: str
     args: tuple[object, ...]
     queued_at: float
+    # The statement's fields come first and are passed by position: keywords cost a third of the
+    # construction, which is once per query.
     statement: str = ""
-    parameter_oids: tuple[int, ...] = ()
     decoders: tuple[Decoder, ...] = ()
     plan: RowPlan = _NO_COLUMNS
     columns: tuple[ev.Column, ...] = ()
+    parameter_oids: tuple[int, ...] = ()
     decode_failed: bool = False
     #: A row of a batch other than its last: its CommandComplete only moves the batch on, with no
     #: QueryComplete (the drivers report a batch as one query; per-row events cost a third of it).
@@ -308,9 +310,7 @@ class Client:
         now = self._clock()
         # One pending step for the whole request (its Sync included): see Step.BIND_EXECUTE_SYNC.
         step = Step.BIND_EXECUTE_SYNC if sync else Step.BIND_EXECUTE
-        self._pending.append(
-            _Pending(step, st.query, args, now, name, decoders=st.decoders, plan=st.plan, columns=st.columns)
-        )
+        self._pending.append(_Pending(step, st.query, args, now, name, st.decoders, st.plan, st.columns))
         if sync:
             self._out.append(f.bind_values(head, values, tail) + execute + _SYNC)
         else:
@@ -345,11 +345,7 @@ class Client:
         query, decoders, plan, columns = st.query, st.decoders, st.plan, st.columns
         pending = self._pending
         for args in rows:
-            pending.append(
-                _Pending(
-                    Step.BIND_EXECUTE, query, args, now, name, decoders=decoders, plan=plan, columns=columns, quiet=True
-                )
-            )
+            pending.append(_Pending(Step.BIND_EXECUTE, query, args, now, name, decoders, plan, columns, quiet=True))
         if rows:
             pending[-1].quiet = False  # the last row's QueryComplete carries the batch's tag and duration
         self.sync()
