@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import getpass
 import importlib.util
 import os
@@ -116,6 +117,22 @@ class Installation:
     def program(self, name: str) -> Path:
         """Return the path of one of the installation's programs, e.g. ``program("psql")``."""
         return self.bindir / name
+
+    @functools.cached_property
+    def supports_tls(self) -> bool | None:
+        """Whether the server was built with SSL (``--with-openssl`` or ``--with-ssl=openssl`` in
+        ``pg_config --configure``); None when no pg_config says. A build without it refuses ``ssl = on``."""
+        try:
+            out = subprocess.run(
+                [str(self.program("pg_config")), "--configure"],
+                capture_output=True,
+                text=True,
+                timeout=_VERSION_TIMEOUT,
+                check=True,
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return "'--with-openssl'" in out or "'--with-ssl=openssl'" in out
 
 
 def find_installations() -> list[Installation]:
@@ -316,15 +333,20 @@ class Cluster:
         installation: the binaries to run (see `find_installations`).
         auth_users: also create the users of `AUTH_METHODS` (passwords in `PASSWORDS`), one per
             authentication method, as the test suite needs.
+        tls: also serve TLS (``ssl = on``; plain connections stay allowed), with a certificate for
+            ``localhost``, ``127.0.0.1`` and ``::1`` signed by a CA made for this cluster alone, whose
+            certificate is `ca_file`. Needs the ``trustme`` package (test extra) and a server built with SSL
+            (`Installation.supports_tls`).
     """
 
     host: Final = "127.0.0.1"
     dbname: Final = DBNAME
 
-    def __init__(self, installation: Installation, *, auth_users: bool = False) -> None:
+    def __init__(self, installation: Installation, *, auth_users: bool = False, tls: bool = False) -> None:
         """Prepare a cluster for `installation`; nothing happens until ``start()``."""
         self.installation: Final = installation
         self.has_auth_users: Final = auth_users
+        self.tls: Final = tls
         self.auth_methods: Final[Mapping[str, str]] = AUTH_METHODS if auth_users else {"postgres": "trust"}
         self.users: Final[Mapping[str, str]] = {user: PASSWORDS[user] for user in self.auth_methods}
         self._account = _server_account()
@@ -378,6 +400,13 @@ class Cluster:
         return self.base_dir / "server.log"
 
     @property
+    def ca_file(self) -> Path:
+        """The PEM certificate of the CA that signed the server's certificate (``tls=True``), for sslrootcert."""
+        if not self.tls:
+            raise ClusterError("the cluster was created without tls=True")
+        return self.base_dir / "ca.pem"
+
+    @property
     def bindir(self) -> Path:
         """The bin directory in use: the installation's, or our copy of it when running as root."""
         return self._bindir
@@ -422,6 +451,11 @@ class Cluster:
         """
         if self._base is not None:
             raise ClusterError("the cluster is already started")
+        if self.tls and self.installation.supports_tls is False:
+            raise ClusterError(
+                f"{self.installation.id} ({self.installation.bindir}) was built without SSL support, "
+                "so it cannot serve TLS (pg_config --configure names no --with-openssl or --with-ssl=openssl)"
+            )
         self._base = Path(tempfile.mkdtemp(prefix="pgproto-", dir=_short_tmp()))
         atexit.register(self.stop)
         try:
@@ -430,6 +464,8 @@ class Cluster:
             self._own(self.socket_dir)
             self._bindir = self._reachable_bindir()
             self._initdb()
+            if self.tls:
+                self._write_tls_files()
             self._start_server()
             self._create_users()
         except BaseException:
@@ -528,6 +564,32 @@ class Cluster:
             conf.write(_SETTINGS)
             conf.write(f"unix_socket_directories = '{socket_dir}'\n")
         (self.data_dir / "pg_hba.conf").write_text(_pg_hba(self.auth_methods))
+
+    def _write_tls_files(self) -> None:
+        """Write a CA, the server's certificate and its key, and turn ``ssl`` on.
+
+        PostgreSQL docs, "Secure TCP/IP Connections with SSL": the key must be owned by the server's user
+        with mode 0600 (or by root, 0640); the server refuses to start otherwise.
+        """
+        try:
+            import trustme
+        except ImportError as exc:
+            raise ClusterError("a cluster with tls=True needs the trustme package: pip install trustme") from exc
+        ca = trustme.CA(organization_name="pgproto throwaway cluster")
+        issued = ca.issue_cert("localhost", "127.0.0.1", "::1")
+        ca.cert_pem.write_to_path(str(self.ca_file))
+        cert_file, key_file = self.data_dir / "server.crt", self.data_dir / "server.key"
+        cert_file.write_bytes(b"".join(blob.bytes() for blob in issued.cert_chain_pems))
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as key:
+            key.write(issued.private_key_pem.bytes())
+        for path in (cert_file, key_file):
+            if self._account is not None:
+                os.chown(path, self._account.uid, self._account.gid)
+        with (self.data_dir / "postgresql.conf").open("a") as conf:
+            conf.write("ssl = on\n")
+            conf.write(f"ssl_cert_file = {_literal(str(cert_file))}\n")
+            conf.write(f"ssl_key_file = {_literal(str(key_file))}\n")
 
     def _start_server(self) -> None:
         for attempt in range(_PORT_ATTEMPTS):

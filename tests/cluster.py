@@ -38,6 +38,6 @@ __all__ = [
 class Cluster(_server.Cluster):
     """`pgproto_sync.server.Cluster` that also creates the users of `AUTH_METHODS` unless told otherwise."""
 
-    def __init__(self, installation: Installation, *, auth_users: bool = True) -> None:
-        """Prepare a cluster for `installation`, with the auth-method users by default."""
-        super().__init__(installation, auth_users=auth_users)
+    def __init__(self, installation: Installation, *, auth_users: bool = True, tls: bool = False) -> None:
+        """Prepare a cluster for `installation`, with the auth-method users by default (and TLS with `tls`)."""
+        super().__init__(installation, auth_users=auth_users, tls=tls)

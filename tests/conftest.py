@@ -1,7 +1,8 @@
-"""The `pg_server` fixture: a throwaway cluster per PostgreSQL installation, or PGPROTO_TEST_DSN's server.
+"""The `pg_server` fixture: a throwaway cluster per PostgreSQL installation, or PGPROTO_TEST_DSN's server; and
+`pg_tls_server`: a throwaway cluster serving TLS per installation, whatever PGPROTO_TEST_DSN says.
 
-Tests that use it (directly or through another fixture) get the `server` marker, so ``-m "not server"`` runs
-only the tests that need no PostgreSQL.
+Tests that use either (directly or through another fixture) get the `server` marker, so ``-m "not server"``
+runs only the tests that need no PostgreSQL.
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ def _server_params() -> list[object]:
     dsn = os.environ.get(DSN_VARIABLE)
     if dsn:
         return [pytest.param(dsn, id="dsn")]
+    return _installation_params()
+
+
+@functools.cache
+def _installation_params() -> list[object]:
+    """One pytest.param per installation found, else a failing one."""
     installations = find_installations()
     if not installations:
         return [pytest.param(None, id="no-postgres")]
@@ -53,12 +60,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         # Session scope groups the tests by server, so pytest runs one cluster at a time and stops each
         # before starting the next.
         metafunc.parametrize("pg_server", _server_params(), indirect=True, scope="session")
+    if "pg_tls_server" in metafunc.fixturenames:
+        metafunc.parametrize("pg_tls_server", _installation_params(), indirect=True, scope="session")
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "pg_server" in getattr(item, "fixturenames", ()):
+        fixturenames = getattr(item, "fixturenames", ())
+        if "pg_server" in fixturenames or "pg_tls_server" in fixturenames:
             item.add_marker(pytest.mark.server)
 
 
@@ -77,6 +87,24 @@ def pg_server(request: pytest.FixtureRequest) -> Iterator[Server]:
             yield cluster
     else:
         pytest.fail(NO_POSTGRES, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def pg_tls_server(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    """A running cluster that serves TLS (and plain connections), with the `tests.cluster.AUTH_METHODS` users;
+    its CA's certificate is ``ca_file``. One per installation, also when PGPROTO_TEST_DSN is set: the tests
+    must know the server's CA. Skips only for a PostgreSQL built without SSL support."""
+    param: object = request.param
+    if not isinstance(param, Installation):
+        pytest.fail(NO_POSTGRES, pytrace=False)
+    if param.supports_tls is False:
+        pytest.skip(
+            f"{param.id} ({param.bindir}) was built without SSL support (pg_config --configure names no "
+            "--with-openssl or --with-ssl=openssl), so it cannot serve TLS"
+        )
+    cluster = Cluster(param, tls=True)
+    with cluster:
+        yield cluster
 
 
 @pytest.fixture
