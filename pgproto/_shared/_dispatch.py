@@ -27,12 +27,6 @@ def call_safely(callback: Callable[..., object], *args: object) -> object:
         return None
 
 
-def log_notice(listeners: Listeners, notice: ev.Notice) -> None:
-    """Deliver a notice to every log listener now (they are plain functions)."""
-    for callback in listeners.log_listeners:
-        call_safely(callback, notice)
-
-
 def log_query(listeners: Listeners, query: str, args: tuple[object, ...], duration: float) -> None:
     """Report one executed query to every query logger."""
     for callback in listeners.query_loggers:
@@ -72,9 +66,11 @@ class Router:
         if type(event) is ev.Notification:
             self._on_notification(event)
             return
+        if type(event) is ev.Notice:  # to every log listener, now (they are plain functions)
+            for callback in self.listeners.log_listeners:
+                call_safely(callback, event)
+            return
         match event:
-            case ev.Notice():
-                log_notice(self.listeners, event)
             case ev.Terminated():
                 self._on_terminated(event.reason)
             case ev.ParameterStatus() | ev.BackendKeyData() | ev.Authenticated() | ev.ProtocolVersionNegotiated():
