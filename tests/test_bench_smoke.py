@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench import floor
 from bench.drivers import PGPROTO_DRIVERS
 from bench.parser import SCENARIOS, measure
 from bench.suite import main
@@ -27,3 +28,10 @@ def test_parser_benchmark_runs() -> None:
     for name in SCENARIOS:
         per_item, items = measure(name, repeat=1, n=20)
         assert items == 20 and per_item > 0
+
+
+def test_floor_benchmark_runs(pg_server: Server) -> None:
+    results = floor.main(["--dsn", pg_server.dsn(), "--queries", "20", "--repeat", "1"])
+    expected = {"socket", "core", "pgproto_sync", "asyncio-socket", "asyncio-core", "pgproto_anyio"}
+    assert expected <= set(results)
+    assert all(len(samples) == 1 and samples[0][0] > 0 for samples in results.values())
