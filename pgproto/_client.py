@@ -161,6 +161,8 @@ class Client:
         self._eof = False
         self._scram: ScramSha256 | None = None
         self._pending: deque[_Pending] = deque()
+        #: Notifications parsed ahead, in one pass over a run of them (`_notifications`), not yet returned.
+        self._ready: deque[ev.Notification] = deque()
         self._statements: dict[str, _Statement] = {}
         #: Run-time parameters as last reported by the server (ParameterStatus).
         self.parameters: dict[str, str] = {}
@@ -226,6 +228,8 @@ class Client:
             raise type(self._error)(*self._error.args)
         try:
             while self._phase is not Phase.CLOSED:
+                if self._ready:
+                    return self._ready.popleft()
                 buffer = self._buffer
                 data, pos = buffer.data, buffer.pos
                 pending = self._pending
@@ -246,7 +250,9 @@ class Client:
                 # Notifications and notices come in floods (LISTEN, RAISE NOTICE) and mean the same in every
                 # state (ANYTIME): their events are made straight from the bytes.
                 if kind == _NOTIFICATION_RESPONSE:
-                    return b.notification(data, start, end)
+                    notification = b.notification(data, start, end)
+                    self._parse_notifications_ahead()
+                    return notification
                 if kind == _NOTICE_RESPONSE:
                     return b.parse_notice("NoticeResponse", data, start, end)
                 event = self._handle(kind, b.parse(kind, data, start, end))
@@ -647,6 +653,37 @@ class Client:
             pos = stop
         buf.pos = pos
         return pos != start
+
+    # -- the NotificationResponse hot path -----------------------------------------------------------
+
+    def _parse_notifications_ahead(self) -> None:
+        """Parse every whole, well-formed NotificationResponse at the front of the buffer in one pass, into
+        `_ready` (LISTEN floods arrive by the thousand: no framing call, no parse call per message; issue 6).
+
+        Stops before an incomplete or malformed one, which the general path then waits for or reports
+        (`b.notification`), after the ones before it.
+        """
+        buf = self._buffer
+        data, pos = buf.data, buf.pos
+        end = len(data)
+        limit = buf.max_message_size
+        ready = self._ready
+        while end - pos >= 5 and data[pos] == _NOTIFICATION_RESPONSE:
+            (length,) = _I32(data, pos + 1)
+            stop = pos + 1 + length  # the message's end: the payload's NUL is its last byte
+            if length < 10 or length > limit or stop > end:
+                break  # incomplete, or too short for a pid and two strings
+            mid = data.find(b"\0", pos + 9, stop)  # the channel's NUL
+            if mid < 0 or data.find(b"\0", mid + 1, stop) != stop - 1:
+                break
+            try:
+                channel = data[pos + 9 : mid].decode("utf-8")
+                payload = data[mid + 1 : stop - 1].decode("utf-8")
+            except UnicodeDecodeError:
+                break
+            ready.append(ev.Notification(_I32(data, pos + 5)[0], channel, payload))
+            pos = stop
+        buf.pos = pos
 
     # -- the DataRow hot path ------------------------------------------------------------------------
 

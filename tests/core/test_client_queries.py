@@ -591,3 +591,43 @@ def test_a_malformed_notification_or_notice_fails_as_the_parser_says(
     conversation = events_for(make, message + ready())
     assert conversation.events == []
     assert conversation.error == str(parsed.value)
+
+
+# A run of NotificationResponses is parsed in one pass (Client._parse_notifications_ahead): in the server's
+# order with what surrounds it, however the bytes are cut, and a bad one after good ones still fails as
+# the parser says, after them.
+FLOOD = [(pid, f"channel {pid % 3}", "é" * (pid % 4)) for pid in range(1, 8)]
+
+
+def test_a_flood_of_notifications_between_rows_and_notices() -> None:
+    server = b"".join(notification(*n) for n in FLOOD[:3]) + row_description(A) + data_row(b"1")
+    server += b"".join(notification(*n) for n in FLOOD[3:]) + notice_response() + data_row(b"2")
+    server += notification(99, "last", "") + command_complete("SELECT 2") + ready()
+    conversation = events_for(lambda: querying("SELECT a"), server)
+    notifications = [e for e in conversation.events if isinstance(e, ev.Notification)]
+    assert notifications == [ev.Notification(*n) for n in FLOOD] + [ev.Notification(99, "last", "")]
+    kinds = [type(e).__name__ for e in conversation.events]
+    assert kinds == ["Notification"] * 3 + ["RowDescription", "Rows"] + ["Notification"] * 4 + [
+        "Notice",
+        "Rows",
+        "Notification",
+        "QueryComplete",
+        "ReadyForQuery",
+    ]
+
+
+MALFORMED_NOTIFICATIONS = [m for m in ASYNC_MALFORMED if m[1][:1] == b"A"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [m[1] for m in MALFORMED_NOTIFICATIONS],
+    ids=[m[0] for m in MALFORMED_NOTIFICATIONS],
+)
+def test_a_malformed_notification_after_a_run_of_good_ones(message: bytes) -> None:
+    with pytest.raises(ProtocolError) as parsed:
+        b.parse(message[0], message[5:])
+    good = b"".join(notification(*n) for n in FLOOD)
+    conversation = events_for(ready_client, good + message + ready())
+    assert conversation.events == [ev.Notification(*n) for n in FLOOD]
+    assert conversation.error == str(parsed.value)
