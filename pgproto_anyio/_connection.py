@@ -285,13 +285,8 @@ class Connection(ConnectionBase):
             done.set()
 
         request.on_done = answered
-        if not request.in_flight:
-            self._router.requests.append(request)
-        try:
-            await self._send(self._session.client.data_to_send())
-        except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
-            self._mark_lost(None)
-            raise ConnectionDoesNotExistError(f"the connection was lost: {exc}") from exc
+        self._router.add(request)
+        await self._send_requests()
         try:
             if via_reader or self._reader_receiving or self._caller_reading:
                 self._drained.set()  # a reader paused (backpressure, hand-over) must read: this request waits
@@ -322,8 +317,7 @@ class Connection(ConnectionBase):
                 answered.set_result(None)
 
         request.on_done = settle
-        if not request.in_flight:
-            self._router.requests.append(request)
+        self._router.add(request)
         try:
             stream.write(self._session.client.data_to_send())
         except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
@@ -346,15 +340,17 @@ class Connection(ConnectionBase):
         if self._closed:
             raise ConnectionDoesNotExistError("the connection is closed")
         for request in requests:
-            if not request.in_flight:
-                request.in_flight = True
-                self._router.requests.append(request)
+            self._router.add(request)
+        await self._send_requests()
+        self._drained.set()  # a parked reader reads the answers meanwhile
+
+    async def _send_requests(self) -> None:
+        """Send what the Client has queued; a failed send means the connection is lost."""
         try:
             await self._send(self._session.client.data_to_send())
         except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
             self._mark_lost(None)
             raise ConnectionDoesNotExistError(f"the connection was lost: {exc}") from exc
-        self._drained.set()  # a parked reader reads the answers meanwhile
 
     async def _read_answer(self, request: Request) -> None:
         """Read the socket in this task until `request` is answered, routing everything read as the reader

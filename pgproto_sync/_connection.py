@@ -304,8 +304,7 @@ class Connection(ConnectionBase):
     def _roundtrip(self, request: Request, deadline: float | None) -> None:
         if self._closed:
             raise ConnectionDoesNotExistError("the connection is closed")
-        if not request.in_flight:
-            self._router.requests.append(request)
+        self._router.add(request)
         self._outgoing += self._session.client.data_to_send()
         try:
             self._exchange(request, deadline)
@@ -324,9 +323,7 @@ class Connection(ConnectionBase):
         if self._closed:
             raise ConnectionDoesNotExistError("the connection is closed")
         for request in requests:
-            if not request.in_flight:
-                request.in_flight = True
-                self._router.requests.append(request)
+            self._router.add(request)
         self._outgoing += self._session.client.data_to_send()
         if self._dontwait is not None:  # else (TLS) every send may block: all of it goes in `_exchange`
             self._send_available()

@@ -79,6 +79,12 @@ class Router:
                 if self.requests:
                     self.requests[0].feed(event)
 
+    def add(self, request: Request) -> None:
+        """Queue `request`, whose bytes are about to be sent; once (a request sent in parts stays queued)."""
+        if not request.in_flight:
+            request.in_flight = True
+            self.requests.append(request)
+
     def fail_all(self, error: BaseException) -> None:
         """End every request in flight with `error` (the connection is gone)."""
         while self.requests:
