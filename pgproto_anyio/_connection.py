@@ -276,8 +276,10 @@ class Connection(ConnectionBase):
             raise ConnectionDoesNotExistError("the connection is closed")
         if self._pushed is not None:
             return await self._roundtrip_pushed(request, self._pushed)
-        # `_send` may not yield: a caller already cancelled must not send its request at all.
-        await anyio.lowlevel.checkpoint_if_cancelled()
+        # No cancellation check before sending: the Client already holds this request's bytes, which a
+        # cancellation here would leave to go out ahead of the next request's, and its answer to that
+        # request (the executemany parts' closing COMMIT after a timeout passed in a shielded send). A
+        # cancelled operation stops at the lock's acquire, or at the check after each answer.
         done = anyio.Event()
 
         def answered() -> None:
@@ -307,8 +309,7 @@ class Connection(ConnectionBase):
         """`_roundtrip` on asyncio without TLS: the stream's `data_received` routes the answer, which
         completes a future this task awaits (one wake-up per query, no reader task involved).
 
-        No checkpoint before sending: acquiring the connection's lock just checked for cancellation,
-        and the checkpoint after each answer stops an operation's next request.
+        No checkpoint before sending (see `_roundtrip`).
         """
         answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 

@@ -9,12 +9,14 @@ The matching file of the sync driver is tests/sync/test_cancellation.py.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
 import pytest
 
 import pgproto_anyio
+from pgproto._shared._operations import BATCH_PART_ROWS
 from pgproto_anyio import Connection, connect
 
 from .support import TIMEOUT, backend_state, wait_until_running
@@ -116,6 +118,53 @@ async def test_timeout_argument(conn: Connection, admin: Connection, call: str) 
         with pytest.raises(TimeoutError):
             await _calls(conn)[call](0.5)
     await _assert_cancelled_and_usable(conn, admin, pid)
+
+
+@pytest.mark.parametrize("timeout", [0.0005, 0.002, 0.01, 0.05])
+async def test_timeout_while_an_executemany_is_sent_in_parts(conn: Connection, timeout: float) -> None:
+    # The deadline passes while parts are encoded and sent (no checkpoint there). The server may still
+    # finish the batch before the CancelRequest lands (the usual race of a timeout): then all of it
+    # stays. Never a part of it, and the connection is idle and in step with the server after.
+    rows = [(i,) for i in range(20 * BATCH_PART_ROWS)]
+    with anyio.fail_after(TIMEOUT):
+        await conn.execute("CREATE TEMP TABLE parted (id int)")
+        with contextlib.suppress(TimeoutError):
+            await conn.executemany("INSERT INTO parted VALUES ($1)", rows, timeout=timeout)
+        await _assert_idle_and_in_step(conn)
+        assert await conn.fetchval("SELECT count(*) FROM parted") in (0, len(rows))
+
+
+async def test_timeout_cancels_a_slow_executemany_sent_in_parts(conn: Connection) -> None:
+    rows = [(i,) for i in range(4 * BATCH_PART_ROWS)]  # 2,000 rows of 1 ms each on the server
+    with anyio.fail_after(TIMEOUT):
+        await conn.execute("CREATE TEMP TABLE slow_parts (id int)")
+        with pytest.raises(TimeoutError):
+            await conn.executemany(
+                "INSERT INTO slow_parts SELECT $1::int FROM pg_sleep(0.001)", rows, timeout=0.05
+            )
+        await _assert_idle_and_in_step(conn)
+        assert await conn.fetchval("SELECT count(*) FROM slow_parts") == 0
+
+
+async def test_timeout_while_parts_wait_for_a_full_socket(conn: Connection) -> None:
+    # Parts of ~1 MB each: the socket fills and sending waits (shielded: half a message would corrupt the
+    # stream) while the deadline passes. What was queued is still sent and answered in order: all of the
+    # batch or none of it, and the next queries get their own answers.
+    rows = [(i, "x" * 2000) for i in range(20 * BATCH_PART_ROWS)]
+    with anyio.fail_after(TIMEOUT):
+        await conn.execute("CREATE TEMP TABLE big_parts (id int, filler text)")
+        with contextlib.suppress(TimeoutError):
+            await conn.executemany("INSERT INTO big_parts VALUES ($1, $2)", rows, timeout=0.05)
+        await _assert_idle_and_in_step(conn)
+        assert await conn.fetchval("SELECT count(*) FROM big_parts") in (0, len(rows))
+
+
+async def _assert_idle_and_in_step(conn: Connection) -> None:
+    # Each answer goes to its own query (nothing left over from the cancelled batch), outside a transaction.
+    assert await conn.fetchval("SELECT 'in step'") == "in step"
+    assert await conn.fetchval("SELECT $1::int + 1", 41) == 42
+    with pytest.raises(pgproto_anyio.PostgresError, match="only be used in transaction blocks"):
+        await conn.execute("SAVEPOINT probe")  # refused outside a transaction block: the session is idle
 
 
 async def test_timeout_that_does_not_expire(conn: Connection) -> None:

@@ -12,6 +12,7 @@ from types import FrameType
 import pytest
 
 import pgproto
+from pgproto._shared._operations import BATCH_PART_ROWS
 from pgproto_sync import Connection
 
 QueryLog = list[tuple[str, tuple[object, ...], float]]
@@ -74,6 +75,25 @@ def test_timeout_during_a_large_send(conn: Connection, other: Connection) -> Non
         conn.executemany("SELECT pg_sleep($1), length($2::bytea)", [(60.0, blob), (0.0, blob)], timeout=0.2)
     _assert_idle_on_the_server(conn, other)
     assert conn.fetchval("SELECT length($1::bytea)", blob) == len(blob)
+
+
+@pytest.mark.parametrize("slow", [False, True], ids=["fast-rows", "slow-rows"])
+def test_timeout_during_an_executemany_sent_in_parts(conn: Connection, other: Connection, slow: bool) -> None:
+    """Parts of ~1 MB each; the deadline passes while they are sent: all of the batch or none of it, and
+    the next queries get their own answers, outside a transaction."""
+    rows = [(i, "x" * 2000) for i in range(20 * BATCH_PART_ROWS)]
+    conn.execute("CREATE TEMP TABLE big_parts (id int, filler text)")
+    query = "INSERT INTO big_parts SELECT $1::int, $2::text" + (" FROM pg_sleep(0.001)" if slow else "")
+    try:
+        conn.executemany(query, rows, timeout=0.05)
+    except TimeoutError:
+        pass
+    assert conn.fetchval("SELECT 'in step'") == "in step"
+    assert conn.fetchval("SELECT $1::int + 1", 41) == 42
+    assert conn.fetchval("SELECT count(*) FROM big_parts") in ((0,) if slow else (0, len(rows)))
+    with pytest.raises(pgproto.PostgresError, match="only be used in transaction blocks"):
+        conn.execute("SAVEPOINT probe")  # refused outside a transaction block: the session is idle
+    _assert_idle_on_the_server(conn, other)
 
 
 class Interrupted(Exception):
