@@ -18,6 +18,7 @@ from . import _backend as b
 from . import _frontend as f
 from . import events as ev
 from ._auth import SCRAM_SHA_256, ScramSha256, md5_password
+from ._binds import BindEncoder, plan_bind
 from ._buffer import DEFAULT_MAX_MESSAGE_SIZE, ReceiveBuffer
 from ._rows import RowPlan
 from ._state import (
@@ -92,6 +93,8 @@ class _Statement:
     plan: RowPlan
     #: The Bind message's fixed parts, planned at the first Bind: before the values, and after them.
     bind_parts: tuple[bytes, bytes] | None = None
+    #: The whole Bind from one row of arguments (`_binds.plan_bind`), planned at the first Bind.
+    bind_encoder: BindEncoder | None = None
 
     def planned_bind(self) -> tuple[bytes, bytes]:
         """Raises InterfaceError (at the first Bind, not when described) if the server's description
@@ -102,6 +105,23 @@ class _Statement:
                 f.bind_tail([c.format for c in self.columns]),
             )
         return self.bind_parts
+
+    def bind(self, args: tuple[object, ...]) -> bytes | None:
+        """The Bind message for `args` by the planned encoder; None for anything but the common case, which
+        the careful path (`_encode_args`, `bind_values`) then encodes or reports."""
+        if self.bind_encoder is None:
+            try:
+                head, tail = self.planned_bind()
+            except InterfaceError:
+                return None  # reported by the careful path, after any error in the arguments themselves
+            count = struct.pack("!h", len(self.encoders))
+            self.bind_encoder = plan_bind(head + count, [encode for _, encode in self.encoders], tail) or _unplanned
+        return self.bind_encoder(args)
+
+
+def _unplanned(args: tuple[object, ...]) -> None:
+    """The Bind encoder of a statement with too many parameters to plan: always the careful path."""
+    return None
 
 
 @dataclass(slots=True)
@@ -310,17 +330,17 @@ class Client:
         if st is None:
             raise InterfaceError(f"statement {name!r} is not prepared on this connection")
         args = tuple(args)
-        values = self._encode_args(st, args)
-        head, tail = st.planned_bind()
+        bind = st.bind(args)
+        if bind is None:
+            values = self._encode_args(st, args)
+            head, tail = st.planned_bind()
+            bind = f.bind_values(head, values, tail)
         execute = _EXECUTE_ALL if max_rows == 0 else f.execute("", max_rows)
         now = self._clock()
         # One pending step for the whole request (its Sync included): see Step.BIND_EXECUTE_SYNC.
         step = Step.BIND_EXECUTE_SYNC if sync else Step.BIND_EXECUTE
         self._pending.append(_Pending(step, st.query, args, now, name, st.decoders, st.plan, st.columns))
-        if sync:
-            self._out.append(f.bind_values(head, values, tail) + execute + _SYNC)
-        else:
-            self._out.append(f.bind_values(head, values, tail) + execute)
+        self._out.append(bind + execute + _SYNC if sync else bind + execute)
 
     def execute_prepared_many(self, name: str, args_seq: Sequence[Sequence[object]], *, first_row: int = 1) -> None:
         """Queue Bind and Execute of statement `name` once per argument tuple, then one Sync.
@@ -339,14 +359,18 @@ class Client:
         if st is None:
             raise InterfaceError(f"statement {name!r} is not prepared on this connection")
         rows = [tuple(args) for args in args_seq]
-        encoded = []
+        messages = []
         for number, args in enumerate(rows, first_row):
-            try:
-                encoded.append(self._encode_args(st, args))
-            except InterfaceError as exc:
-                raise type(exc)(f"row {number}: {exc}") from exc
-        head, tail = st.planned_bind()
-        self._out.extend(f.bind_values(head, values, tail) + _EXECUTE_ALL for values in encoded)
+            bind = st.bind(args)
+            if bind is None:
+                try:
+                    values = self._encode_args(st, args)
+                    head, tail = st.planned_bind()
+                    bind = f.bind_values(head, values, tail)
+                except InterfaceError as exc:
+                    raise type(exc)(f"row {number}: {exc}") from exc
+            messages.append(bind + _EXECUTE_ALL)
+        self._out.extend(messages)
         now = self._clock()
         query, decoders, plan, columns = st.query, st.decoders, st.plan, st.columns
         pending = self._pending
