@@ -181,7 +181,7 @@ class Client:
         self._eof = False
         self._scram: ScramSha256 | None = None
         self._pending: deque[_Pending] = deque()
-        #: Notifications parsed ahead, in one pass over a run of them (`_notifications`), not yet returned.
+        #: Notifications parsed ahead, in one pass over a run of them (`_parse_notifications_ahead`), not yet returned.
         self._ready: deque[ev.Notification] = deque()
         self._statements: dict[str, _Statement] = {}
         #: Run-time parameters as last reported by the server (ParameterStatus).
@@ -330,11 +330,7 @@ class Client:
         if st is None:
             raise InterfaceError(f"statement {name!r} is not prepared on this connection")
         args = tuple(args)
-        bind = st.bind(args)
-        if bind is None:
-            values = self._encode_args(st, args)
-            head, tail = st.planned_bind()
-            bind = f.bind_values(head, values, tail)
+        bind = self._bind(st, args)
         execute = _EXECUTE_ALL if max_rows == 0 else f.execute("", max_rows)
         now = self._clock()
         # One pending step for the whole request (its Sync included): see Step.BIND_EXECUTE_SYNC.
@@ -361,15 +357,10 @@ class Client:
         rows = [tuple(args) for args in args_seq]
         messages = []
         for number, args in enumerate(rows, first_row):
-            bind = st.bind(args)
-            if bind is None:
-                try:
-                    values = self._encode_args(st, args)
-                    head, tail = st.planned_bind()
-                    bind = f.bind_values(head, values, tail)
-                except InterfaceError as exc:
-                    raise type(exc)(f"row {number}: {exc}") from exc
-            messages.append(bind + _EXECUTE_ALL)
+            try:
+                messages.append(self._bind(st, args) + _EXECUTE_ALL)
+            except InterfaceError as exc:
+                raise type(exc)(f"row {number}: {exc}") from exc
         self._out.extend(messages)
         now = self._clock()
         query, decoders, plan, columns = st.query, st.decoders, st.plan, st.columns
@@ -458,6 +449,16 @@ class Client:
         self._check_can_send()
         if not self._pending or self._pending[0].step not in COPY_IN_STEPS:
             raise InterfaceError("COPY data can only be sent after a CopyInResponse")
+
+    def _bind(self, st: _Statement, args: tuple[object, ...]) -> bytes:
+        """The Bind of `st` for `args`: by the planned encoder, else by the careful path, which raises
+        InterfaceError or ArgumentError for what is wrong."""
+        bind = st.bind(args)
+        if bind is None:
+            values = self._encode_args(st, args)
+            head, tail = st.planned_bind()
+            bind = f.bind_values(head, values, tail)
+        return bind
 
     def _encode_args(self, st: _Statement, args: tuple[object, ...]) -> list[bytes | None]:
         if len(args) != len(st.encoders):

@@ -61,7 +61,7 @@ class Connection(ConnectionBase):
         statement_cache_size: int,
     ) -> None:
         self._stream = stream
-        #: On asyncio without TLS: the stream that feeds the Client from `data_received` (`_reader.push`).
+        #: On asyncio without TLS: the stream that feeds the Client from `data_received` (`_reader._push_loop`).
         self._pushed = stream if isinstance(stream, AsyncioStream) else None
         #: The socket under a plain (not TLS) stream, written directly by `_send` when it takes all bytes.
         self._raw_socket = _plain_raw_socket(stream) if self._pushed is None else None
@@ -319,11 +319,7 @@ class Connection(ConnectionBase):
 
         request.on_done = settle
         self._router.add(request)
-        try:
-            stream.write(self._session.client.data_to_send())
-        except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
-            self._mark_lost(None)
-            raise ConnectionDoesNotExistError(f"the connection was lost: {exc}") from exc
+        await self._send_requests()
         stream.resume_reading()  # paused for backpressure: a waiting request reads regardless
         try:
             await answered
@@ -441,7 +437,7 @@ class Connection(ConnectionBase):
                 return
         queue = self._dispatchers.get(channel)
         if queue is None:  # nothing of this channel waits: its callbacks run now, in the server's order
-            _reader.deliver(self, channel, callbacks, notification)
+            _reader.deliver_now(self, channel, callbacks, notification)
             return
         queue.append(notification)
         self._pending_notifications += 1

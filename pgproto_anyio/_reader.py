@@ -131,7 +131,7 @@ def feed(conn: Connection, data: bytes) -> bool:
     return True
 
 
-def deliver(
+def deliver_now(
     conn: Connection, channel: str, callbacks: tuple[ChannelCallback, ...], notification: Notification
 ) -> None:
     """Run `notification`'s callbacks here and now, until one returns an awaitable: a dispatcher task for
@@ -141,11 +141,8 @@ def deliver(
     notification); they block the event loop while they run, wherever they run.
     """
     for position, callback in enumerate(callbacks):
-        if isinstance(callback, NotificationSink):
-            continue  # a notifications() iterator: the reader fed it already
-        result = call_safely(callback, notification.channel, notification.payload)
-        # Plain callbacks return None: skip the costlier isawaitable() for them.
-        if result is not None and inspect.isawaitable(result) and conn._task_group is not None:
+        result = _call(callback, notification)
+        if result is not None and conn._task_group is not None:
             queue: deque[Notification] = deque()
             conn._dispatchers[channel] = queue
             conn._pending_notifications += 1
@@ -183,11 +180,18 @@ async def dispatch_channel(
 
 async def _run_callbacks(callbacks: tuple[ChannelCallback, ...], notification: Notification) -> None:
     for callback in callbacks:
-        if isinstance(callback, NotificationSink):
-            continue
-        result = call_safely(callback, notification.channel, notification.payload)
-        if result is not None and inspect.isawaitable(result):
+        result = _call(callback, notification)
+        if result is not None:
             await _awaited(callback, result)
+
+
+def _call(callback: ChannelCallback, notification: Notification) -> Awaitable[object] | None:
+    """Call one channel callback (logging a raise); what it returned if that must be awaited."""
+    if isinstance(callback, NotificationSink):
+        return None  # a notifications() iterator: the reader fed it already
+    result = call_safely(callback, notification.channel, notification.payload)
+    # Plain callbacks return None: skip the costlier isawaitable() for them.
+    return result if result is not None and inspect.isawaitable(result) else None
 
 
 async def _awaited(callback: ChannelCallback, awaitable: Awaitable[object]) -> None:

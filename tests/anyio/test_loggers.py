@@ -188,12 +188,12 @@ def test_plain_callbacks_may_use_anyio_under_plain_asyncio_run(dsn: str) -> None
             got.append(anyio.current_time() > 0)
             send.send_nowait(payload)
 
-        async with connect(dsn) as conn, connect(dsn) as other:
-            conn.add_log_listener(on_notice)
-            await conn.add_listener("callbacks_use_anyio", on_notification)
-            await conn.execute("DO $$ BEGIN RAISE NOTICE 'from a notice'; END $$")
-            await other.execute("NOTIFY callbacks_use_anyio, 'from a notification'")
-            with anyio.fail_after(TIMEOUT):
+        with anyio.fail_after(TIMEOUT):
+            async with connect(dsn) as conn, connect(dsn) as other:
+                conn.add_log_listener(on_notice)
+                await conn.add_listener("callbacks_use_anyio", on_notification)
+                await conn.execute("DO $$ BEGIN RAISE NOTICE 'from a notice'; END $$")
+                await other.execute("NOTIFY callbacks_use_anyio, 'from a notification'")
                 got += [await receive.receive(), await receive.receive()]
         return got
 
