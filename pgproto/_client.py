@@ -60,6 +60,7 @@ _DATA_ROW = 68  # b"D"
 _NOTIFICATION_RESPONSE = 65  # b"A"
 _NOTICE_RESPONSE = 78  # b"N"
 _BIND_COMPLETE = b"2\0\0\0\4"
+_READY_FOR_QUERY = b"Z\0\0\0\5"
 _COMMAND_COMPLETE = 67  # b"C"
 _EXECUTE_ALL = f.execute("", 0)
 _SYNC = f.sync()
@@ -181,8 +182,9 @@ class Client:
         self._eof = False
         self._scram: ScramSha256 | None = None
         self._pending: deque[_Pending] = deque()
-        #: Notifications parsed ahead, in one pass over a run of them (`_parse_notifications_ahead`), not yet returned.
-        self._ready: deque[ev.Notification] = deque()
+        #: Events parsed ahead, not yet returned: a run of notifications (`_parse_notifications_ahead`), or the
+        #: rest of a prepared execute's answer (`_answer_in_one_pass`, which has moved the state on already).
+        self._ready: deque[ev.Event] = deque()
         self._statements: dict[str, _Statement] = {}
         #: Run-time parameters as last reported by the server (ParameterStatus).
         self.parameters: dict[str, str] = {}
@@ -255,6 +257,10 @@ class Client:
                 pending = self._pending
                 if pending and pending[0].quiet and self._skip_quiet_rows():
                     continue
+                if pending and pending[0].step is Step.BIND_EXECUTE_SYNC:
+                    answer = self._answer_in_one_pass(pending[0])
+                    if answer is not None:
+                        return answer
                 if pos < len(data) and data[pos] == _DATA_ROW and pending and pending[0].step in ROW_STEPS:
                     rows = self._maybe_rows(pending[0])
                     if rows is not None:
@@ -678,6 +684,64 @@ class Client:
             pos = stop
         buf.pos = pos
         return pos != start
+
+    # -- the prepared-execute hot path ---------------------------------------------------------------
+
+    def _answer_in_one_pass(self, head: _Pending) -> ev.Event | None:
+        """A prepared execute's whole answer in its usual shape (BindComplete, DataRows, CommandComplete,
+        ReadyForQuery) in one pass, once all of it is here: its first event, the rest into `_ready`.
+
+        The events the table would step through one message at a time (issue 6: framing, parsing and
+        stepping each message was most of a `SELECT 1`'s client time). Anything else (a notice among them,
+        an error, a row that does not decode, an answer still arriving) leaves the buffer and the request as
+        they were, for the general path.
+        """
+        buf = self._buffer
+        data, pos = buf.data, buf.pos
+        end = len(data)
+        # Only bytes that end with a ReadyForQuery can hold the whole answer: a large result arriving in
+        # chunks is not scanned at every chunk.
+        if head.quiet or not data.startswith(_READY_FOR_QUERY, end - 6) or not data.startswith(_BIND_COMPLETE, pos):
+            return None
+        pos += 5
+        limit = buf.max_message_size
+        plan = head.plan
+        width = len(head.decoders)
+        rows: list[tuple[object, ...]] = []
+        last = end - 6  # where the last ReadyForQuery starts: every message before it ends by then
+        while data[pos] == _DATA_ROW:
+            (length,) = _I32(data, pos + 1)
+            stop = pos + 1 + length
+            if length < 6 or length > limit or stop > last or _I16(data, pos + 5)[0] != width:
+                return None
+            row = plan.decode(data, pos + 7, stop)
+            if row is None:
+                return None
+            rows.append(row)
+            pos = stop
+        if data[pos] != _COMMAND_COMPLETE:
+            return None
+        (length,) = _I32(data, pos + 1)
+        stop = pos + 1 + length
+        if length < 5 or stop > last or data.find(b"\0", pos + 5, stop) != stop - 1:
+            return None
+        try:
+            tag = data[pos + 5 : stop - 1].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        ready = _READY_EVENTS.get(chr(data[stop + 5])) if data.startswith(_READY_FOR_QUERY, stop) else None
+        if ready is None:
+            return None
+        buf.pos = stop + 6
+        self._pending.popleft()
+        self.transaction_status = ready.transaction_status
+        complete = ev.QueryComplete(tag, head.query, head.args, self._clock() - head.queued_at)
+        if not rows:
+            self._ready.append(ready)
+            return complete
+        self._ready.append(complete)
+        self._ready.append(ready)
+        return ev.Rows(rows)
 
     # -- the NotificationResponse hot path -----------------------------------------------------------
 

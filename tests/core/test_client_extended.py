@@ -594,3 +594,90 @@ def test_drain_is_empty_before_the_answer() -> None:
     client.execute_prepared("add", [1, 2])
     assert drain(client) == []
     assert not client.is_idle
+
+
+# -- a prepared execute's whole answer in one pass (Client._answer_in_one_pass) ----------------------------
+# `events_for` feeds each answer whole (the one-pass path) and cut in every way (the general path, message by
+# message): the conversations must be the same. The cases below are the ones the one-pass path hands over.
+
+ECHO = "SELECT $1::text AS t"
+ECHO_FIELD = Field("t", TEXT)
+
+
+def _echo_client(*texts: str) -> Client:
+    client = ready_client()
+    client.prepare("echo", ECHO)
+    feed(client, PARSE_COMPLETE + parameter_description(TEXT) + row_description(ECHO_FIELD) + ready())
+    for text in texts:
+        client.execute_prepared("echo", [text])
+    client.data_to_send()
+    return client
+
+
+def _echo_answer(*values: bytes, tag: str | None = None, status: bytes = b"I") -> bytes:
+    rows = b"".join(data_row(value) for value in values)
+    return BIND_COMPLETE + rows + command_complete(tag or f"SELECT {len(values)}") + ready(status)
+
+
+def test_one_pass_answer_with_many_rows_and_a_transaction_status() -> None:
+    server = _echo_answer(b"a", b"b", b"c", status=b"T")
+    conversation = events_for(lambda: _echo_client("x"), server)
+    assert conversation.events == [
+        ev.Rows([("a",), ("b",), ("c",)]), complete("SELECT 3", ECHO, ("x",)), ev.ReadyForQuery("T")
+    ]
+    # Fed whole, the answer is taken in one pass: after its first event the other two are ready, the request
+    # is done, and the buffer is read to its end.
+    client = _echo_client("x")
+    client.receive_data(server)
+    assert client.next_event() == ev.Rows([("a",), ("b",), ("c",)])
+    assert len(client._ready) == 2 and client.is_idle and len(client._buffer) == 0
+
+
+def test_one_pass_answer_without_rows() -> None:
+    conversation = events_for(lambda: _echo_client("x"), BIND_COMPLETE + command_complete("SELECT 0") + ready())
+    assert conversation.events == [complete("SELECT 0", ECHO, ("x",)), ev.ReadyForQuery("I")]
+
+
+def test_one_pass_answers_of_a_pipeline_arrive_together() -> None:
+    client = _echo_client("x", "y")
+    events = feed(client, _echo_answer(b"1") + _echo_answer(b"2", status=b"T"))
+    assert events == [
+        ev.Rows([("1",)]), complete("SELECT 1", ECHO, ("x",)), ev.ReadyForQuery("I"),
+        ev.Rows([("2",)]), complete("SELECT 1", ECHO, ("y",)), ev.ReadyForQuery("T"),
+    ]  # fmt: skip
+    assert client.is_idle and client.transaction_status == "T"
+
+
+def test_a_row_whose_value_ends_like_a_ready_for_query_is_still_a_row() -> None:
+    # Cut just after that row, the bytes end with what looks like a ReadyForQuery: the one-pass path must
+    # not take the row's tail for the end of the answer.
+    tricky = b"xyZ\0\0\0\x05I"
+    server = _echo_answer(tricky)
+    after_row = len(BIND_COMPLETE + data_row(tricky))
+    conversation = events_for(lambda: _echo_client("x"), server, [[after_row]])
+    expected = [ev.Rows([(tricky.decode(),)]), complete("SELECT 1", ECHO, ("x",)), ev.ReadyForQuery("I")]
+    assert conversation.events == expected
+
+
+def test_one_pass_hands_an_error_to_the_general_path() -> None:
+    error = error_response(message="division by zero", sqlstate="22012")
+    conversation = events_for(lambda: _echo_client("x"), BIND_COMPLETE + error + ready())
+    assert conversation.events == [
+        failed(error_notice(message="division by zero", sqlstate="22012"), ECHO, ("x",)), ev.ReadyForQuery("I")
+    ]
+
+
+def test_one_pass_hands_a_row_that_does_not_decode_to_the_general_path() -> None:
+    server = BIND_COMPLETE + data_row(b"ok") + data_row(b"\xff") + command_complete("SELECT 2") + ready()
+    events = events_for(lambda: _echo_client("x"), server).events
+    assert [type(e) for e in events] == [ev.Rows, ev.DecodeFailed, ev.QueryComplete, ev.ReadyForQuery]
+    assert events[0] == ev.Rows([("ok",)])
+
+
+def test_one_pass_hands_a_malformed_answer_to_the_general_path() -> None:
+    wrong_width = BIND_COMPLETE + data_row(b"a", b"b") + command_complete("SELECT 1") + ready()
+    bad_tag = BIND_COMPLETE + msg(b"C", b"SELECT \xff\0") + ready()
+    for server, complaint in ((wrong_width, "2 columns"), (bad_tag, "CommandComplete")):
+        client = _echo_client("x")
+        with pytest.raises(ProtocolError, match=complaint):
+            feed(client, server)
