@@ -10,7 +10,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 import anyio
 from anyio.abc import ByteStream, SocketAttribute, TaskGroup
@@ -43,6 +43,8 @@ from ._transaction import Transaction
 from ._transport import send_cancel_request
 
 T = TypeVar("T")
+#: What a failed send raises: the connection is lost.
+_SEND_ERRORS: Final = (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError)
 #: How long a cancelled query may take to acknowledge the CancelRequest before the connection is dropped.
 _CANCEL_GRACE = 10.0
 
@@ -253,6 +255,8 @@ class Connection(ConnectionBase):
                 sent.append(True)
                 if isinstance(step, SendQueued):
                     await self._send_queued(step.requests)
+                elif self._pushed is not None:
+                    await self._roundtrip_pushed(step, self._pushed)
                 else:
                     await self._roundtrip(step, via_reader)
                 step = operation.send(None)
@@ -274,8 +278,6 @@ class Connection(ConnectionBase):
         """
         if self._closed:
             raise ConnectionDoesNotExistError("the connection is closed")
-        if self._pushed is not None:
-            return await self._roundtrip_pushed(request, self._pushed)
         # No cancellation check before sending: the Client already holds this request's bytes, which a
         # cancellation here would leave to go out ahead of the next request's, and its answer to that
         # request (the executemany parts' closing COMMIT after a timeout passed in a shielded send). A
@@ -309,9 +311,12 @@ class Connection(ConnectionBase):
         """`_roundtrip` on asyncio without TLS: the stream's `data_received` routes the answer, which
         completes a future this task awaits (one wake-up per query, no reader task involved).
 
-        No checkpoint before sending (see `_roundtrip`).
+        No checkpoint before sending (see `_roundtrip`). The write never waits, so it is a plain call: no
+        coroutine to create and await per query.
         """
-        answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._closed:
+            raise ConnectionDoesNotExistError("the connection is closed")
+        answered: asyncio.Future[None] = asyncio.Future()  # not loop.create_future(): one Python call less
 
         def settle() -> None:
             if not answered.done():  # cancelled meanwhile
@@ -319,7 +324,7 @@ class Connection(ConnectionBase):
 
         request.on_done = settle
         self._router.add(request)
-        await self._send_requests()
+        self._write_requests(stream)
         stream.resume_reading()  # paused for backpressure: a waiting request reads regardless
         try:
             await answered
@@ -343,11 +348,24 @@ class Connection(ConnectionBase):
 
     async def _send_requests(self) -> None:
         """Send what the Client has queued; a failed send means the connection is lost."""
+        if self._pushed is not None:
+            self._write_requests(self._pushed)
+            return
         try:
             await self._send(self._session.client.data_to_send())
-        except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
-            self._mark_lost(None)
-            raise ConnectionDoesNotExistError(f"the connection was lost: {exc}") from exc
+        except _SEND_ERRORS as exc:
+            raise self._lost_in_send(exc) from exc
+
+    def _write_requests(self, stream: AsyncioStream) -> None:
+        """`_send_requests` on the pushed stream, whose write never waits."""
+        try:
+            stream.write(self._session.client.data_to_send())
+        except _SEND_ERRORS as exc:
+            raise self._lost_in_send(exc) from exc
+
+    def _lost_in_send(self, exc: BaseException) -> ConnectionDoesNotExistError:
+        self._mark_lost(None)
+        return ConnectionDoesNotExistError(f"the connection was lost: {exc}")
 
     async def _read_answer(self, request: Request) -> None:
         """Read the socket in this task until `request` is answered, routing everything read as the reader
@@ -386,9 +404,6 @@ class Connection(ConnectionBase):
         only the rest of a partial write goes through the stream. Safe to mix: sends are serialised by the
         lock, and each request's bytes have all left (the server answered them) before the next is sent.
         """
-        if self._pushed is not None:
-            self._pushed.write(data)
-            return
         fd = -1 if self._raw_socket is None else self._raw_socket.fileno()
         if fd >= 0:
             try:
