@@ -9,7 +9,6 @@ import inspect
 import logging
 from collections import deque
 from collections.abc import Awaitable
-from contextvars import Token
 from typing import TYPE_CHECKING
 
 import anyio
@@ -80,12 +79,12 @@ async def _push_loop(conn: Connection, stream: AsyncioStream) -> None:
     def consume(data: bytes) -> None:
         if conn._closed:
             return
-        # Callbacks run here, outside any task: let anyio (through sniffio) still see asyncio.
-        token = _set_async_library()
-        try:
-            feed(conn, data)
-        finally:
-            _reset_async_library(token)
+        # Callbacks run here, outside any task: let anyio (through sniffio) still see asyncio. Set, never
+        # reset: the transport calls this in a context of its own (asyncio's reader Handle runs every call
+        # in one copy of the context it was created in), so it is set once per Handle, not per call.
+        if _library_cvar is not None and _library_cvar.get(None) != "asyncio":
+            _library_cvar.set("asyncio")
+        feed(conn, data)
         if backpressure_due():
             stream.pause_reading()
 
@@ -95,15 +94,6 @@ async def _push_loop(conn: Connection, stream: AsyncioStream) -> None:
         await conn._drained.wait()
         if not backpressure_due():
             stream.resume_reading()
-
-
-def _set_async_library() -> Token[str | None] | None:
-    return None if _library_cvar is None else _library_cvar.set("asyncio")
-
-
-def _reset_async_library(token: Token[str | None] | None) -> None:
-    if token is not None:
-        _library_cvar.reset(token)
 
 
 async def receive(conn: Connection) -> bytes | None:
