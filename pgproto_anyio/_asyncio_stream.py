@@ -73,6 +73,8 @@ class AsyncioStream(SocketStream):
         self._transport = transport
         self._protocol = protocol
         self._closed = False
+        #: `pause_reading()` was called and `resume_reading()` not since (in push mode, only they pause).
+        self.is_reading_paused = False
 
     @property
     def _raw_socket(self) -> socket.socket:
@@ -130,14 +132,17 @@ class AsyncioStream(SocketStream):
             consumer(protocol.chunks.popleft())
         if protocol.at_eof:
             consumer(b"")
+        self.is_reading_paused = False
         self._transport.resume_reading()
 
     def pause_reading(self) -> None:
         """Leave the server's bytes in the socket (backpressure) until `resume_reading()`."""
+        self.is_reading_paused = True
         self._transport.pause_reading()
 
     def resume_reading(self) -> None:
         """Read again after `pause_reading()`; harmless when reading."""
+        self.is_reading_paused = False
         self._transport.resume_reading()
 
 

@@ -325,7 +325,8 @@ class Connection(ConnectionBase):
         request.on_done = settle
         self._router.add(request)
         self._write_requests(stream)
-        stream.resume_reading()  # paused for backpressure: a waiting request reads regardless
+        if stream.is_reading_paused:  # for backpressure: a waiting request reads regardless
+            stream.resume_reading()
         try:
             await answered
             await anyio.lowlevel.checkpoint_if_cancelled()  # as in `_roundtrip`: a cancellation still counts

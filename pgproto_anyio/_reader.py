@@ -85,7 +85,8 @@ async def _push_loop(conn: Connection, stream: AsyncioStream) -> None:
         if _library_cvar is not None and _library_cvar.get(None) != "asyncio":
             _library_cvar.set("asyncio")
         feed(conn, data)
-        if backpressure_due():
+        # backpressure_due(), inlined: this runs once per chunk received.
+        if conn._pending_notifications >= conn._max_pending_notifications and not router.requests:
             stream.pause_reading()
 
     stream.push_to(consume)
