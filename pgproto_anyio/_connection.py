@@ -232,14 +232,17 @@ class Connection(ConnectionBase):
             raise InterfaceError(f"a query must be a str, not {type(query).__name__}")
         if self._closed:
             raise ConnectionDoesNotExistError("the connection is closed")
+        if timeout is not None:
+            # The call within runs with no timeout of its own: no nullcontext per query without one.
+            with anyio.fail_after(timeout):
+                return await self._run(operation, query, args, None, sent, via_reader=via_reader)
         started = time.monotonic()
         sent = [] if sent is None else sent
         try:
-            with anyio.fail_after(timeout) if timeout is not None else contextlib.nullcontext():
-                async with self._lock:
-                    if self._unlisten_due:
-                        await self._send_due_unlistens()
-                    return await self._drive(operation, sent, via_reader)
+            async with self._lock:
+                if self._unlisten_due:
+                    await self._send_due_unlistens()
+                return await self._drive(operation, sent, via_reader)
         finally:
             if sent:  # only what reached the server is logged (not e.g. a second add_listener)
                 log_query(self._session.listeners, query, args, time.monotonic() - started)
