@@ -74,6 +74,7 @@ class Connection(ConnectionBase):
         # Uncontended, a plain anyio.Lock still yields to the event loop once per query (issue 6: 17 us of
         # CPU per acquire on asyncio here, 4 us with fast_acquire); every query awaits I/O anyway.
         self._lock = anyio.Lock(fast_acquire=True)
+        self._checkpoint_if_cancelled = _backend_checkpoint_if_cancelled()
         self._closed = False
         self._closing_by_user = False
         self._termination_reason: Notice | None = None
@@ -304,7 +305,7 @@ class Connection(ConnectionBase):
                 await self._read_answer(request)
             # A cancellation that came while the answer was on its way still counts (as when `send` yielded
             # before writing): e.g. add_listener() then undoes its LISTEN rather than returning.
-            await anyio.lowlevel.checkpoint_if_cancelled()
+            await self._checkpoint_if_cancelled()
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
                 await self._cancel_on_server(request, done)
@@ -334,7 +335,7 @@ class Connection(ConnectionBase):
             stream.resume_reading()
         try:
             await answered
-            await anyio.lowlevel.checkpoint_if_cancelled()  # as in `_roundtrip`: a cancellation still counts
+            await self._checkpoint_if_cancelled()  # as in `_roundtrip`: a cancellation still counts
         except anyio.get_cancelled_exc_class():
             done = anyio.Event()
             request.on_done = done.set
@@ -552,6 +553,13 @@ class Connection(ConnectionBase):
             result = call_safely(callback)
             if isinstance(result, Awaitable) and self._task_group is not None:
                 self._task_group.start_soon(_await_logged, result, callback)
+
+
+def _backend_checkpoint_if_cancelled() -> Callable[[], Awaitable[None]]:
+    """anyio.lowlevel.checkpoint_if_cancelled of the running backend, looked up once: anyio looks the
+    backend up through sniffio on every call (four Python calls per query on asyncio)."""
+    backend = getattr(anyio.lowlevel.current_token(), "backend_class", None)  # anyio >= 4.11
+    return anyio.lowlevel.checkpoint_if_cancelled if backend is None else backend.checkpoint_if_cancelled
 
 
 def _plain_raw_socket(stream: ByteStream) -> _FileDescriptor | None:
