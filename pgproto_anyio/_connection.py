@@ -39,6 +39,7 @@ from pgproto._shared._results import Record, Request, SendQueued
 from . import _reader
 from ._asyncio_stream import AsyncioStream
 from ._iterator import Inbox, NotificationIterator
+from ._lock import Lock
 from ._transaction import Transaction
 from ._transport import send_cancel_request
 
@@ -71,10 +72,10 @@ class Connection(ConnectionBase):
         self._address = address
         self._session = Session(client, Listeners(async_channel_callbacks=True), statement_cache_size)
         self._router = Router(self._session.listeners, self._on_notification, self._on_terminated)
-        # Uncontended, a plain anyio.Lock still yields to the event loop once per query (issue 6: 17 us of
-        # CPU per acquire on asyncio here, 4 us with fast_acquire); every query awaits I/O anyway.
-        self._lock = anyio.Lock(fast_acquire=True)
         self._checkpoint_if_cancelled = _backend_checkpoint_if_cancelled()
+        # Not anyio.Lock: uncontended it yields to the event loop once per query (issue 6: 17 us of CPU per
+        # acquire on asyncio here, 4 us with fast_acquire), and even fast_acquire costs calls per query (_lock.py).
+        self._lock = Lock(self._checkpoint_if_cancelled)
         self._closed = False
         self._closing_by_user = False
         self._termination_reason: Notice | None = None
@@ -239,11 +240,20 @@ class Connection(ConnectionBase):
                 return await self._run(operation, query, args, None, sent, via_reader=via_reader)
         started = time.monotonic()
         sent = [] if sent is None else sent
+        lock = self._lock
         try:
-            async with self._lock:
+            # `async with lock`, inlined: uncontended, no coroutine to create and await.
+            if lock.held:
+                await lock.wait()
+            else:
+                lock.held = True
+            try:
+                await self._checkpoint_if_cancelled()  # a cancelled caller sends nothing
                 if self._unlisten_due:
                     await self._send_due_unlistens()
                 return await self._drive(operation, sent, via_reader)
+            finally:
+                lock.release()
         finally:
             # Only what reached the server is logged (not e.g. a second add_listener); the test for
             # loggers spares a clock read and a call per query when there are none.

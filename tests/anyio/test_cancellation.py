@@ -273,6 +273,34 @@ async def test_other_queries_queued_behind_a_cancelled_one_still_run(conn: Conne
     await _assert_cancelled_and_usable(conn, admin, pid)
 
 
+async def test_a_caller_cancelled_as_the_connection_is_handed_to_it_sends_nothing(conn: Connection) -> None:
+    # The holder's query is logged once the connection has been handed to the next waiter, before that waiter
+    # resumes: cancelled there, the waiter must neither send its query nor keep the connection from the next.
+    holder, cancelled_query, after = "SELECT 'holder' FROM pg_sleep(0.05)", "SELECT 'cancelled'", "SELECT 'after'"
+    logged: list[str] = []
+    waiter = anyio.CancelScope()
+
+    def log(query: str, args: tuple[object, ...], duration: float) -> None:
+        logged.append(query)
+        if query == holder:
+            waiter.cancel()
+
+    async def run(query: str, scope: anyio.CancelScope, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        with scope:
+            task_status.started()  # no checkpoint from here to the wait for the connection: queued in order
+            await conn.execute(query)
+
+    conn.add_query_logger(log)
+    with anyio.fail_after(TIMEOUT):
+        async with anyio.create_task_group() as tasks:
+            await tasks.start(run, holder, anyio.CancelScope())
+            await tasks.start(run, cancelled_query, waiter)
+            await tasks.start(run, after, anyio.CancelScope())
+    assert waiter.cancelled_caught
+    assert logged == [holder, after]
+    assert await conn.fetchval("SELECT 1") == 1
+
+
 async def test_timeout_on_a_closed_connection(dsn: str) -> None:
     conn = await connect(dsn)
     await conn.close()
