@@ -297,9 +297,11 @@ class Connection(ConnectionBase):
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]  # the generator's declared return type
             finally:
-                if sent:  # only what reached the server is logged
-                    log_query(self._session.listeners, query, args, time.monotonic() - started)
-                self._end_call()
+                listeners = self._session.listeners
+                if sent and listeners.query_loggers:  # only what reached the server is logged
+                    log_query(listeners, query, args, time.monotonic() - started)
+                if self._pending or self._closed:
+                    self._end_call()
 
     def _roundtrip(self, request: Request, deadline: float | None) -> None:
         if self._closed:
@@ -357,9 +359,9 @@ class Connection(ConnectionBase):
     def _send_available(self) -> None:
         """Send as much of the queued bytes as the socket takes now."""
         try:
-            while self._outgoing:
-                sent = self._sock.send(self._outgoing[:_WRITE_SIZE], self._dontwait or 0)
-                del self._outgoing[:sent]
+            while outgoing := self._outgoing:
+                chunk = outgoing if len(outgoing) <= _WRITE_SIZE else outgoing[:_WRITE_SIZE]  # no copy of a query
+                del outgoing[: self._sock.send(chunk, self._dontwait or 0)]
         except (BlockingIOError, _ssl.SSLWantWriteError, _ssl.SSLWantReadError):
             return
         except OSError as exc:

@@ -63,6 +63,9 @@ class Router:
         if type(event) is ev.ReadyForQuery:
             self.requests.popleft().finish()
             return
+        if type(event) is ev.QueryComplete:
+            self.requests[0].feed(event)
+            return
         if type(event) is ev.Notification:
             self._on_notification(event)
             return

@@ -102,15 +102,18 @@ def prepare(session: Session, query: str) -> Generator[Request, None, ev.Stateme
 def execute(session: Session, query: str, args: Sequence[object]) -> Generator[Request, None, Request]:
     """Run `query` with `args` as a prepared statement: its rows and command tag."""
     for attempt in (1, 2):
-        statement = yield from prepare(session, query)
+        statement = session.statements.get(query)  # the cache hit without a `prepare` generator (issue 6)
+        if statement is None:
+            statement = yield from prepare(session, query)
         request = Request(statement.columns)
         session.client.execute_prepared(statement.name, args)
         yield request
+        if request.error is None:
+            return request
         if attempt == 1 and _is_stale(request.error) and session.client.transaction_status == "I":
             _forget(session, query)
             continue
-        request.raise_error()
-        return request
+        raise request.error
     raise AssertionError("unreachable")
 
 

@@ -143,12 +143,12 @@ class Request:
     def feed(self, event: ev.Event) -> None:
         """Fold one event of this request in."""
         match event:
-            case ev.RowDescription():
-                if not self.rows:  # keep the first result's columns for a multi-statement Query
-                    self.columns = event.columns
             case ev.QueryComplete():
                 self.command_tag = event.command_tag
                 self.tags.append(event.command_tag)
+            case ev.RowDescription():
+                if not self.rows:  # keep the first result's columns for a multi-statement Query
+                    self.columns = event.columns
             case ev.QueryFailed():
                 if self.error is None:
                     self.error = PostgresError.from_notice(event.error)
