@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from ._slots import slot_constructor
 from .errors import ProtocolError
 from .events import Notice, Notification
 
@@ -428,6 +429,10 @@ def parse_notification(body: bytes, pos: int = 0, end: int | None = None) -> Not
     return NotificationResponse(*_notification_fields(body, pos, len(body) if end is None else end))
 
 
+#: `Notification(pid, channel, payload)`, built fast (see `_slots`).
+new_notification: Final = slot_constructor(Notification)
+
+
 def notification(data: bytes, start: int, end: int) -> Notification:
     """The Notification event of the NotificationResponse body `data[start:end]`, with no wire message
     in between: the client's path for LISTEN floods.
@@ -439,7 +444,7 @@ def notification(data: bytes, start: int, end: int) -> Notification:
         fields = _notification_fields(data, start, end)
     except (struct.error, ValueError, IndexError) as exc:
         raise ProtocolError(f"malformed NotificationResponse: {exc}") from exc
-    return Notification(*fields)
+    return new_notification(*fields)
 
 
 def _notification_fields(body: bytes, pos: int, end: int) -> tuple[int, str, str]:

@@ -21,6 +21,7 @@ from ._auth import SCRAM_SHA_256, ScramSha256, md5_password
 from ._binds import BindEncoder, plan_bind
 from ._buffer import DEFAULT_MAX_MESSAGE_SIZE, ReceiveBuffer
 from ._rows import RowPlan
+from ._slots import slot_constructor
 from ._state import (
     ANYTIME,
     COPY_IN_STEPS,
@@ -64,6 +65,7 @@ _READY_FOR_QUERY = b"Z\0\0\0\5"
 _COMMAND_COMPLETE = 67  # b"C"
 _EXECUTE_ALL = f.execute("", 0)
 _SYNC = f.sync()
+_EXECUTE_ALL_SYNC = _EXECUTE_ALL + _SYNC
 #: Parameters every session starts with: the text codecs read UTF-8, ISO dates and postgres intervals.
 _SESSION_DEFAULTS = {"client_encoding": "UTF8", "DateStyle": "ISO", "IntervalStyle": "postgres"}
 _AUTH_METHOD_NAMES = {2: "Kerberos V5", 6: "SCM credentials", 7: "GSSAPI", 8: "GSSAPI", 9: "SSPI"}
@@ -72,6 +74,10 @@ _AUTH_METHOD_NAMES = {2: "Kerberos V5", 6: "SCM credentials", 7: "GSSAPI", 8: "G
 _NO_COLUMNS: Final = RowPlan((), ())
 #: Events are immutable: one ReadyForQuery per transaction status serves every query.
 _READY_EVENTS: Final = {status: ev.ReadyForQuery(status) for status in "ITE"}
+_READY_EVENTS_BY_BYTE: Final = {ord(status): event for status, event in _READY_EVENTS.items()}
+#: The events of every query and notification, built fast (see `_slots`); arguments as their classes take them.
+_new_rows: Final = slot_constructor(ev.Rows)
+_new_query_complete: Final = slot_constructor(ev.QueryComplete)
 
 
 def _plan(columns: Sequence[ev.Column]) -> tuple[tuple[Decoder, ...], RowPlan]:
@@ -331,18 +337,23 @@ class Client:
             InterfaceError: the statement is not prepared, or the argument count is wrong.
             ArgumentError: an argument cannot be encoded for its parameter's type.
         """
-        self._check_can_send()
+        if self._phase is not Phase.READY:
+            self._check_can_send()
         st = self._statements.get(name)
         if st is None:
             raise InterfaceError(f"statement {name!r} is not prepared on this connection")
         args = tuple(args)
         bind = self._bind(st, args)
-        execute = _EXECUTE_ALL if max_rows == 0 else f.execute("", max_rows)
+        if max_rows == 0 and sync:
+            tail = _EXECUTE_ALL_SYNC
+        else:
+            execute = _EXECUTE_ALL if max_rows == 0 else f.execute("", max_rows)
+            tail = execute + _SYNC if sync else execute
         now = self._clock()
         # One pending step for the whole request (its Sync included): see Step.BIND_EXECUTE_SYNC.
         step = Step.BIND_EXECUTE_SYNC if sync else Step.BIND_EXECUTE
         self._pending.append(_Pending(step, st.query, args, now, name, st.decoders, st.plan, st.columns))
-        self._out.append(bind + execute + _SYNC if sync else bind + execute)
+        self._out.append(bind + tail)
 
     def execute_prepared_many(self, name: str, args_seq: Sequence[Sequence[object]], *, first_row: int = 1) -> None:
         """Queue Bind and Execute of statement `name` once per argument tuple, then one Sync.
@@ -459,7 +470,8 @@ class Client:
     def _bind(self, st: _Statement, args: tuple[object, ...]) -> bytes:
         """The Bind of `st` for `args`: by the planned encoder, else by the careful path, which raises
         InterfaceError or ArgumentError for what is wrong."""
-        bind = st.bind(args)
+        planned = st.bind_encoder  # set at the statement's first Bind (`_Statement.bind`)
+        bind = planned(args) if planned is not None else st.bind(args)
         if bind is None:
             values = self._encode_args(st, args)
             head, tail = st.planned_bind()
@@ -598,7 +610,7 @@ class Client:
             head.decode_failed = False
             if head.quiet:
                 return None
-            return ev.QueryComplete(message.tag, head.query, head.args, self._clock() - head.queued_at)
+            return _new_query_complete(message.tag, head.query, head.args, self._clock() - head.queued_at)
         if isinstance(message, b.ReadyForQuery):
             self.transaction_status = message.transaction_status
             return _READY_EVENTS[message.transaction_status]
@@ -729,19 +741,19 @@ class Client:
             tag = data[pos + 5 : stop - 1].decode("utf-8")
         except UnicodeDecodeError:
             return None
-        ready = _READY_EVENTS.get(chr(data[stop + 5])) if data.startswith(_READY_FOR_QUERY, stop) else None
+        ready = _READY_EVENTS_BY_BYTE.get(data[stop + 5]) if data.startswith(_READY_FOR_QUERY, stop) else None
         if ready is None:
             return None
         buf.pos = stop + 6
         self._pending.popleft()
         self.transaction_status = ready.transaction_status
-        complete = ev.QueryComplete(tag, head.query, head.args, self._clock() - head.queued_at)
+        complete = _new_query_complete(tag, head.query, head.args, self._clock() - head.queued_at)
         if not rows:
             self._ready.append(ready)
             return complete
         self._ready.append(complete)
         self._ready.append(ready)
-        return ev.Rows(rows)
+        return _new_rows(rows)
 
     # -- the NotificationResponse hot path -----------------------------------------------------------
 
@@ -770,7 +782,7 @@ class Client:
                 payload = data[mid + 1 : stop - 1].decode("utf-8")
             except UnicodeDecodeError:
                 break
-            ready.append(ev.Notification(_I32(data, pos + 5)[0], channel, payload))
+            ready.append(b.new_notification(_I32(data, pos + 5)[0], channel, payload))
             pos = stop
         buf.pos = pos
 
@@ -816,7 +828,7 @@ class Client:
                 rows.append(row)
             pos = stop
         buf.pos = pos
-        return ev.Rows(rows) if rows else None
+        return _new_rows(rows) if rows else None
 
 
 #: Messages that only move the pending request on (their step's table entry says where); no event.
