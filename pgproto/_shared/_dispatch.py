@@ -123,6 +123,11 @@ class NotificationSink:
 
 def deliver(callback: Callable[[str, str], object], notification: ev.Notification) -> object:
     """Call one channel callback for `notification` (logging a raise); its awaitable if it returned one."""
-    if isinstance(callback, NotificationSink):
-        return call_safely(callback.push, notification)
-    return call_safely(callback, notification.channel, notification.payload)
+    # call_safely's work inline: this runs once per notification and callback (issue 6).
+    try:
+        if isinstance(callback, NotificationSink):
+            return callback.push(notification)
+        return callback(notification.channel, notification.payload)
+    except Exception:
+        logger.exception("callback %r raised; the connection goes on", callback)
+        return None
