@@ -60,13 +60,14 @@ def _compiled(columns: tuple[tuple[Decoder, FixedBinary | None], ...]) -> tuple[
     namespace: dict[str, object] = {"_I32": struct.Struct("!i").unpack_from, "_DECODE_ERRORS": _DECODE_ERRORS}
     body: list[str] = []
     i = 0
+    length_read = False  # the length word of column i is in `n` already, read with the fixed run before it
     while i < len(columns):
         if columns[i][1] is None:
             namespace[f"d{i}"] = columns[i][0]
+            if not length_read:
+                body += ["if p + 4 > stop: return None", "(n,) = _I32(data, p)", "p += 4"]
+            length_read = False
             body += [
-                "if p + 4 > stop: return None",
-                "(n,) = _I32(data, p)",
-                "p += 4",
                 "if n == -1:",
                 f"    v{i} = None",
                 "else:",
@@ -81,14 +82,17 @@ def _compiled(columns: tuple[tuple[Decoder, FixedBinary | None], ...]) -> tuple[
         while i < len(columns) and (form := columns[i][1]) is not None:
             run.append((i, form))
             i += 1
-        layout = struct.Struct("!" + "".join("i" + code for _, (code, _) in run))
+        # A variable-width column next: its length word comes with the run, in the same struct call.
+        length_read = i < len(columns)
+        layout = struct.Struct("!" + "".join("i" + code for _, (code, _) in run) + ("i" if length_read else ""))
         first = run[0][0]
         namespace[f"s{first}"] = layout.unpack_from
         # No NULL (-1), and each value exactly as wide as its type.
         unusual = " or ".join(f"n{k} != {struct.calcsize('!' + code)}" for k, (code, _) in run)
+        targets = ", ".join([*(f"n{k}, v{k}" for k, _ in run), *(["n"] if length_read else [])])
         body += [
             f"if p + {layout.size} > stop: return None",
-            f"{', '.join(f'n{k}, v{k}' for k, _ in run)} = s{first}(data, p)",
+            f"{targets} = s{first}(data, p)",
             f"if {unusual}: return None",
             f"p += {layout.size}",
         ]

@@ -64,7 +64,10 @@ def test_unusual_rows_are_handed_back() -> None:
     wrong_width = values(struct.pack("!h", 7), struct.pack("!q", 1), b"t", b"\x01", struct.pack("!q", 0), b"1")
     bad_bool = values(struct.pack("!i", 7), struct.pack("!q", 1), b"t", b"\x02", struct.pack("!q", 0), b"1")
     bad_numeric = values(struct.pack("!i", 7), struct.pack("!q", 1), b"t", b"\x01", struct.pack("!q", 0), b"x")
-    for body in (null_in_run, wrong_width, bad_bool, bad_numeric, WELL_FORMED[:-1], WELL_FORMED + b"\0"):
+    # Cut where the text column's length word (read with the int4/int8 run before it) starts, and within it.
+    after_run, in_length = WELL_FORMED[:20], WELL_FORMED[:22]
+    cuts = (after_run, in_length, WELL_FORMED[:-1], WELL_FORMED + b"\0")
+    for body in (null_in_run, wrong_width, bad_bool, bad_numeric, *cuts):
         assert decode(plan, body) is None, body
 
 
