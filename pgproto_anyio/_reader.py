@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from pgproto import NEED_DATA, Notification, ProtocolError
-from pgproto._shared._dispatch import NotificationSink
+from pgproto._shared._dispatch import NotificationSink, log_callback_raise
 from pgproto._shared._listeners import ChannelCallback
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ def _call(callback: ChannelCallback, notification: Notification) -> Awaitable[ob
     try:  # call_safely's work inline: once per notification and callback (issue 6)
         result = callback(notification.channel, notification.payload)
     except Exception:
-        logger.exception("callback %r raised; the connection goes on", callback)
+        log_callback_raise(callback)
         return None
     # Plain callbacks return None: skip the costlier isawaitable() for them.
     return result if result is not None and inspect.isawaitable(result) else None

@@ -23,8 +23,13 @@ def call_safely(callback: Callable[..., object], *args: object) -> object:
     try:
         return callback(*args)
     except Exception:
-        logger.exception("callback %r raised; the connection goes on", callback)
+        log_callback_raise(callback)
         return None
+
+
+def log_callback_raise(callback: Callable[..., object]) -> None:
+    """Log, with the traceback being handled, that `callback` raised (the connection goes on)."""
+    logger.exception("callback %r raised; the connection goes on", callback)
 
 
 def log_query(listeners: Listeners, query: str, args: tuple[object, ...], duration: float) -> None:
@@ -129,5 +134,5 @@ def deliver(callback: Callable[[str, str], object], notification: ev.Notificatio
             return callback.push(notification)
         return callback(notification.channel, notification.payload)
     except Exception:
-        logger.exception("callback %r raised; the connection goes on", callback)
+        log_callback_raise(callback)
         return None
