@@ -57,6 +57,7 @@ NEED_DATA = _NeedData.NEED_DATA
 
 _I32 = struct.Struct("!i").unpack_from
 _I16 = struct.Struct("!h").unpack_from
+_I32_I32 = struct.Struct("!ii").unpack_from  # a NotificationResponse's length and pid, in one call
 _DATA_ROW = 68  # b"D"
 _NOTIFICATION_RESPONSE = 65  # b"A"
 _NOTICE_RESPONSE = 78  # b"N"
@@ -252,6 +253,8 @@ class Client:
         Raises:
             ProtocolError: the server's bytes broke the protocol; the client is failed from then on.
         """
+        if self._ready:  # parsed ahead (floods, a one-pass answer); emptied when the session ends or fails
+            return self._ready.popleft()
         if self._error is not None:
             raise type(self._error)(*self._error.args)
         try:
@@ -286,7 +289,9 @@ class Client:
                     self._parse_notifications_ahead()
                     return notification
                 if kind == _NOTICE_RESPONSE:
-                    return b.parse_notice("NoticeResponse", data, start, end)
+                    notice = b.parse_notice("NoticeResponse", data, start, end)
+                    self._parse_notices_ahead()
+                    return notice
                 event = self._handle(kind, b.parse(kind, data, start, end))
                 if event is not None:
                     return event
@@ -294,6 +299,7 @@ class Client:
         except ProtocolError as exc:
             self._phase = Phase.FAILED
             self._error = exc
+            self._ready.clear()
             raise
 
     def data_to_send(self) -> bytes:
@@ -454,6 +460,7 @@ class Client:
         self._out.append(f.terminate())
         self._phase = Phase.CLOSED
         self._pending.clear()
+        self._ready.clear()
 
     def _check_can_send(self) -> None:
         if self._phase in (Phase.READY, Phase.SETTING_UP):
@@ -769,20 +776,43 @@ class Client:
         end = len(data)
         limit = buf.max_message_size
         ready = self._ready
-        while end - pos >= 5 and data[pos] == _NOTIFICATION_RESPONSE:
-            (length,) = _I32(data, pos + 1)
+        new_notification = b.new_notification
+        while end - pos >= 9 and data[pos] == _NOTIFICATION_RESPONSE:
+            length, pid = _I32_I32(data, pos + 1)
             stop = pos + 1 + length  # the message's end: the payload's NUL is its last byte
-            if length < 10 or length > limit or stop > end:
-                break  # incomplete, or too short for a pid and two strings
-            mid = data.find(b"\0", pos + 9, stop)  # the channel's NUL
-            if mid < 0 or data.find(b"\0", mid + 1, stop) != stop - 1:
-                break
-            try:
-                channel = data[pos + 9 : mid].decode("utf-8")
-                payload = data[mid + 1 : stop - 1].decode("utf-8")
+            if length < 10 or length > limit or stop > end or data[stop - 1]:
+                break  # incomplete, too short for a pid and two strings, or not NUL-terminated
+            try:  # channel and payload in one decode, then cut at the NUL between them
+                channel, between, payload = data[pos + 9 : stop - 1].decode("utf-8").partition("\0")
             except UnicodeDecodeError:
                 break
-            ready.append(b.new_notification(_I32(data, pos + 5)[0], channel, payload))
+            if not between or "\0" in payload:
+                break
+            ready.append(new_notification(pid, channel, payload))
+            pos = stop
+        buf.pos = pos
+
+    def _parse_notices_ahead(self) -> None:
+        """Parse every whole, well-formed NoticeResponse at the front of the buffer into `_ready`, as
+        `_parse_notifications_ahead` does for a LISTEN flood (a DO block's RAISE NOTICE loop; issue 6).
+
+        Stops before an incomplete or malformed one, which the general path then waits for or reports.
+        """
+        buf = self._buffer
+        data, pos = buf.data, buf.pos
+        end = len(data)
+        limit = buf.max_message_size
+        ready = self._ready
+        parse_notice = b.parse_notice
+        while end - pos >= 5 and data[pos] == _NOTICE_RESPONSE:
+            (length,) = _I32(data, pos + 1)
+            stop = pos + 1 + length
+            if length < 5 or length > limit or stop > end:
+                break  # incomplete, or too short for the terminator
+            try:
+                ready.append(parse_notice("NoticeResponse", data, pos + 5, stop))
+            except ProtocolError:
+                break
             pos = stop
         buf.pos = pos
 

@@ -5,7 +5,7 @@ The SQLSTATE subclasses of PostgresError live in the generated `_sqlstate` modul
 
 from __future__ import annotations
 
-from .events import Notice
+from .events import NOTICE_FIELD_NAMES, Notice
 
 
 class ProtocolError(Exception):
@@ -62,7 +62,7 @@ class PostgresError(Exception):
         return (type(self), (self.notice,))
 
 
-_NOTICE_FIELDS = frozenset(Notice.__slots__) - {"sqlstate"}
+_NOTICE_FIELDS = frozenset(NOTICE_FIELD_NAMES) - {"sqlstate"}
 
 
 def _format(notice: Notice) -> str:

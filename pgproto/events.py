@@ -6,16 +6,20 @@ completes the request at the head of the queue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Notice:
     """The fields of a NoticeResponse or ErrorResponse (PostgreSQL docs §55.8 "Error and Notice Message Fields").
 
     Every field is a string as the server sent it, or None when it sent none. `severity` is localized;
     `severity_nonlocalized` is not (and is absent from servers older than 9.6).
     """
+
+    # No __slots__, unlike the other events: the parser builds a Notice by giving it the dict of the
+    # fields the server sent, and the class's None defaults stand for the rest (issue 6: RAISE NOTICE
+    # floods; setting 18 slots one by one was a third of the cost of a notice).
 
     severity: str | None = None
     severity_nonlocalized: str | None = None
@@ -38,7 +42,11 @@ class Notice:
 
     def as_dict(self) -> dict[str, str]:
         """The fields the server sent, by name."""
-        return {name: value for name in self.__slots__ if (value := getattr(self, name)) is not None}
+        return {name: value for name in NOTICE_FIELD_NAMES if (value := getattr(self, name)) is not None}
+
+
+#: Notice's field names, in the order of its dataclass fields.
+NOTICE_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Notice))
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,7 +76,10 @@ class Router:
             return
         if type(event) is ev.Notice:  # to every log listener, now (they are plain functions)
             for callback in self.listeners.log_listeners:
-                call_safely(callback, event)
+                try:  # call_safely, inline: one call less per notice in a RAISE NOTICE flood
+                    callback(event)
+                except Exception:
+                    log_callback_raise(callback)
             return
         match event:
             case ev.Terminated():

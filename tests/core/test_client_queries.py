@@ -631,3 +631,71 @@ def test_a_malformed_notification_after_a_run_of_good_ones(message: bytes) -> No
     conversation = events_for(ready_client, good + message + ready())
     assert conversation.events == [ev.Notification(*n) for n in FLOOD]
     assert conversation.error == str(parsed.value)
+
+
+# A run of NoticeResponses (a RAISE NOTICE loop) is parsed in one pass too (Client._parse_notices_ahead),
+# with the same guarantees. The run mixes the usual fields, an unknown field code, text in a broken
+# encoding and a notice with no fields, which take the parser's byte-wise path.
+NOTICE_RUN = [
+    notice_response(message=f"notice {i}", context="PL/pgSQL function inline_code_block line 3 at RAISE")
+    for i in range(4)
+] + [
+    msg(b"N", b"Xunknown code\0" + b"SNOTICE\0Mwith an unknown field\0\0"),
+    msg(b"N", b"SWARNING\0M\xe9chec\0\0"),
+    msg(b"N", b"\0"),
+    notice_response(severity="INFO", message="", hint="empty message"),
+]
+NOTICE_RUN_EVENTS = [
+    ev.Notice(
+        severity="NOTICE",
+        severity_nonlocalized="NOTICE",
+        sqlstate="00000",
+        message=f"notice {i}",
+        context="PL/pgSQL function inline_code_block line 3 at RAISE",
+    )
+    for i in range(4)
+] + [
+    ev.Notice(severity="NOTICE", message="with an unknown field"),
+    ev.Notice(severity="WARNING", message="\ufffdchec"),
+    ev.Notice(),
+    ev.Notice(severity="INFO", severity_nonlocalized="INFO", sqlstate="00000", message="", hint="empty message"),
+]
+
+
+def test_a_run_of_notices_between_rows_and_notifications() -> None:
+    server = b"".join(NOTICE_RUN[:5]) + row_description(A) + data_row(b"1") + b"".join(NOTICE_RUN[5:])
+    server += notification(7, "c", "p") + NOTICE_RUN[0] + command_complete("SELECT 1") + ready()
+    conversation = events_for(lambda: querying("SELECT a"), server)
+    assert conversation.events == [
+        *NOTICE_RUN_EVENTS[:5],
+        ev.RowDescription((A.column(),)),
+        ev.Rows([(1,)]),
+        *NOTICE_RUN_EVENTS[5:],
+        ev.Notification(7, "c", "p"),
+        NOTICE_RUN_EVENTS[0],
+        ev.QueryComplete("SELECT 1", "SELECT a", (), 0.0),
+        ev.ReadyForQuery("I"),
+    ]
+    assert all(type(e) is ev.Notice for e in conversation.events[:5])  # not a subclass, not a lookalike
+
+
+MALFORMED_NOTICES = [m for m in ASYNC_MALFORMED if m[1][:1] == b"N"]
+
+
+@pytest.mark.parametrize("message", [m[1] for m in MALFORMED_NOTICES], ids=[m[0] for m in MALFORMED_NOTICES])
+def test_a_malformed_notice_after_a_run_of_good_ones(message: bytes) -> None:
+    with pytest.raises(ProtocolError) as parsed:
+        b.parse(message[0], message[5:])
+    conversation = events_for(ready_client, b"".join(NOTICE_RUN) + message + ready())
+    assert conversation.events == NOTICE_RUN_EVENTS
+    assert conversation.error == str(parsed.value)
+
+
+def test_no_event_follows_terminate_even_one_parsed_ahead() -> None:
+    client = ready_client()
+    client.receive_data(b"".join(NOTICE_RUN[:3]) + notification(1, "a", "") + notification(2, "a", ""))
+    assert client.next_event() == NOTICE_RUN_EVENTS[0]  # the other two notices wait, parsed, in the client
+    client.terminate()
+    assert client.next_event() is NEED_DATA
+    client.receive_data(notification(3, "a", ""))
+    assert client.next_event() is NEED_DATA
