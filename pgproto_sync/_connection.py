@@ -400,15 +400,23 @@ class Connection(ConnectionBase):
             return  # e.g. half a TLS record: the rest comes with the next read
         except OSError:
             data = b""  # a reset is a lost connection, like an EOF
+        next_event, route = client.next_event, self._router.route
+        pending_append = self._pending.append
+        notices = 0  # added to `_dispatched` once per read, not per notice
         try:
             client.receive_data(data)
-            while (event := client.next_event()) is not NEED_DATA:
+            while (event := next_event()) is not NEED_DATA:
+                if type(event) is Notification:  # what route() does with one (its hook is this append),
+                    pending_append(event)  # without the call: a LISTEN flood pays it per notification
+                    continue
                 if type(event) is Notice:
-                    self._dispatched += 1
-                self._router.route(event)
+                    notices += 1
+                route(event)
         except ProtocolError as exc:
             logger.error("the server broke the protocol; closing the connection: %s", exc)
             self._mark_lost(exc)
+        finally:
+            self._dispatched += notices
 
     def _end_call(self) -> None:
         """Dispatch pending notifications, then fire termination listeners if the session just ended.
@@ -421,9 +429,10 @@ class Connection(ConnectionBase):
         self._dispatching = True
         try:
             listeners = self._session.listeners
-            while self._pending:
-                notification = self._pending.popleft()
-                callbacks = listeners.channel_callbacks(notification.channel)
+            pending, channel_callbacks = self._pending, listeners.channel_callbacks
+            while pending:
+                notification = pending.popleft()
+                callbacks = channel_callbacks(notification.channel)
                 if callbacks:  # a channel whose last callback went gets nothing more (API.md)
                     self._dispatched += 1
                 for callback in callbacks:
