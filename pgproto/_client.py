@@ -263,6 +263,8 @@ class Client:
                     return self._ready.popleft()
                 buffer = self._buffer
                 data, pos = buffer.data, buffer.pos
+                if pos == len(data) and not self._eof:
+                    return NEED_DATA  # all parsed: the usual last call after each read
                 pending = self._pending
                 if pending and pending[0].quiet and self._skip_quiet_rows():
                     continue
