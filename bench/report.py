@@ -40,19 +40,23 @@ DRIVER_NOTES: Final = """\
 
 @dataclass
 class Measurements:
-    """Seconds per item, per workload and driver, one entry per repetition (None: it failed)."""
+    """Seconds per item, per workload and driver, one entry per repetition: wall clock (`per_item`) and
+    the benchmark process's CPU time (`cpu_per_item`, the client's own work)."""
 
     per_item: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    cpu_per_item: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
 
-    def add(self, workload: str, driver: str, seconds_per_item: float) -> None:
+    def add(self, workload: str, driver: str, seconds_per_item: float, cpu_seconds_per_item: float) -> None:
         self.per_item.setdefault(workload, {}).setdefault(driver, []).append(seconds_per_item)
+        self.cpu_per_item.setdefault(workload, {}).setdefault(driver, []).append(cpu_seconds_per_item)
 
-    def ratios(self, workload: str, driver: str, reference: str) -> list[float]:
-        """Per repetition: the driver's time over the reference's (repetitions where both ran)."""
-        mine = self.per_item.get(workload, {}).get(driver, [])
-        theirs = self.per_item.get(workload, {}).get(reference, [])
-        return [a / b for a, b in zip(mine, theirs)]
+    def ratios(self, workload: str, driver: str, reference: str, *, cpu: bool = False) -> list[float]:
+        """Per repetition: the driver's time (or CPU time) over the reference's (repetitions where both ran)."""
+        times = self.cpu_per_item if cpu else self.per_item
+        mine = times.get(workload, {}).get(driver, [])
+        theirs = times.get(workload, {}).get(reference, [])
+        return [a / b for a, b in zip(mine, theirs) if b > 0]
 
 
 def _us(seconds: float) -> str:
@@ -60,8 +64,8 @@ def _us(seconds: float) -> str:
     return f"{us:.2f}" if us < 10 else f"{us:.1f}"
 
 
-def _median_ratio(m: Measurements, workload: str, driver: str, reference: str) -> float | None:
-    ratios = m.ratios(workload, driver, reference)
+def _median_ratio(m: Measurements, workload: str, driver: str, reference: str, *, cpu: bool = False) -> float | None:
+    ratios = m.ratios(workload, driver, reference, cpu=cpu)
     return statistics.median(ratios) if ratios else None
 
 
@@ -110,27 +114,50 @@ def render(
     beaten = _pg8000_check(m, workloads, reference)
     if beaten:
         out += [beaten, ""]
+    out += [
+        f"### Client CPU: ratio to {reference}",
+        "",
+        "The benchmark process's CPU time over the same span (median of the per-repetition ratios): the",
+        "drivers' own work, without the server's and the kernel's share of the wall clock, and steadier",
+        "than it on a shared machine. The notify span includes the sender connection's (small) share.",
+        "",
+        "| driver | " + " | ".join(workloads) + " |",
+        "|---|" + "---|" * len(workloads),
+    ]
+    for driver in drivers:
+        cells = []
+        for workload in workloads:
+            ratio = _median_ratio(m, workload, driver, reference, cpu=True)
+            cells.append("failed" if (workload, driver) in m.failures else "n/a" if ratio is None else f"{ratio:.2f}")
+        out.append(f"| {driver} | " + " | ".join(cells) + " |")
+    out.append("")
     out += ["## Per workload", ""]
     for workload in workloads:
         item = ITEMS[workload]
         out += [f"### {workload}: {sizes[workload]:,} {DESCRIPTIONS[workload]}", ""]
         items = "queries" if item == "query" else f"{item}s"
-        out.append(f"| driver | µs per {item} (median) | min-max | {items}/s | ratio to {reference} (min-max) |")
-        out.append("|---|---|---|---|---|")
+        out.append(
+            f"| driver | µs per {item} (median) | min-max | {items}/s | ratio to {reference} (min-max)"
+            f" | client CPU µs per {item} (median) |"
+        )
+        out.append("|---|---|---|---|---|---|")
         per_driver = m.per_item.get(workload, {})
         for driver in drivers:
             failure = m.failures.get((workload, driver))
             times = per_driver.get(driver)
             if failure is not None:
-                out.append(f"| {driver} | failed: {failure} | | | |")
+                out.append(f"| {driver} | failed: {failure} | | | | |")
                 continue
             if not times:
                 continue
             median = statistics.median(times)
             ratios = m.ratios(workload, driver, reference)
             spread = f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})" if ratios else "n/a"
+            cpu = m.cpu_per_item.get(workload, {}).get(driver)
+            cpu_cell = _us(statistics.median(cpu)) if cpu else "n/a"
             out.append(
-                f"| {driver} | {_us(median)} | {_us(min(times))}-{_us(max(times))} | {1 / median:,.0f} | {spread} |"
+                f"| {driver} | {_us(median)} | {_us(min(times))}-{_us(max(times))} | {1 / median:,.0f} | {spread}"
+                f" | {cpu_cell} |"
             )
         out.append("")
     out += ["## How each driver does each workload", "", DRIVER_NOTES]

@@ -121,14 +121,15 @@ def run(dsn: str, workloads: Sequence[str], drivers: Sequence[str], sizes: dict[
                 if (workload, driver) in m.failures:
                     continue
                 try:
-                    seconds = DRIVERS[driver](workload, dsn, n)
+                    timing = DRIVERS[driver](workload, dsn, n)
                 except Exception as exc:
                     traceback.print_exc()
                     m.failures[(workload, driver)] = f"{type(exc).__name__}: {exc}"[:200]
                     continue
-                m.add(workload, driver, seconds / n)
+                m.add(workload, driver, timing.wall / n, timing.cpu / n)
                 print(
-                    f"rep {rep + 1}/{repeat} {workload:<12} {driver:<22} {seconds / n * 1e6:9.2f} µs/item",
+                    f"rep {rep + 1}/{repeat} {workload:<12} {driver:<22} {timing.wall / n * 1e6:9.2f} µs/item"
+                    f" (client CPU {timing.cpu / n * 1e6:.2f})",
                     file=sys.stderr,
                 )
     return m

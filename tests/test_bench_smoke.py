@@ -20,8 +20,10 @@ def test_bench_runs_every_workload(pg_server: Server, tmp_path: Path) -> None:
     assert m.failures == {}
     for workload in WORKLOADS:
         assert sorted(m.per_item[workload]) == sorted(PGPROTO_DRIVERS)
+        assert sorted(m.cpu_per_item[workload]) == sorted(PGPROTO_DRIVERS)  # the client's CPU, measured too
     text = output.read_text()
     assert all(f"### {workload}:" in text for workload in WORKLOADS)
+    assert "### Client CPU: ratio to asyncpg" in text
 
 
 def test_parser_benchmark_runs() -> None:
