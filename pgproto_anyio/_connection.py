@@ -36,7 +36,7 @@ from pgproto._shared._operations import (
 )
 from pgproto._shared._results import Record, Request, SendQueued
 
-from . import _reader
+from . import _parking, _reader
 from ._asyncio_stream import AsyncioStream
 from ._iterator import Inbox, NotificationIterator
 from ._lock import Lock
@@ -83,7 +83,8 @@ class Connection(ConnectionBase):
         self._dispatchers: dict[str, deque[Notification]] = {}
         self._pending_notifications = 0
         self._max_pending_notifications = max_pending_notifications
-        self._drained = anyio.Event()
+        #: Where the reader task waits while it must not read; woken when it may read again.
+        self._parked_reader = _parking.for_running_backend()
         #: The reader task is inside `stream.receive()`: a caller waits for it to route the answer.
         self._reader_receiving = False
         #: A caller reads its own answer (`_read_answer`): the reader task stays parked meanwhile.
@@ -298,18 +299,14 @@ class Connection(ConnectionBase):
         # cancellation here would leave to go out ahead of the next request's, and its answer to that
         # request (the executemany parts' closing COMMIT after a timeout passed in a shielded send). A
         # cancelled operation stops at the lock's acquire, or at the check after each answer.
-        done = anyio.Event()
-
-        def answered() -> None:
-            self._handoff = True
-            done.set()
-
-        request.on_done = answered
+        request.on_done = self._hand_over
         self._router.add(request)
         await self._send_requests()
+        done: anyio.Event | None = None
         try:
             if via_reader or self._reader_receiving or self._caller_reading:
-                self._drained.set()  # a reader paused (backpressure, hand-over) must read: this request waits
+                done = self._done_event(request)
+                self._parked_reader.wake()  # a reader paused (backpressure, hand-over) must read: this request waits
                 await done.wait()
             else:
                 await self._read_answer(request)
@@ -318,10 +315,29 @@ class Connection(ConnectionBase):
             await self._checkpoint_if_cancelled()
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
-                await self._cancel_on_server(request, done)
+                await self._cancel_on_server(request, done or self._done_event(request))
             raise
         finally:
             self._resume_reader()  # the reader parked after answering this request (`_handoff`)
+
+    def _hand_over(self) -> None:
+        """A request of `_roundtrip` is answered: if the reader task read it, it parks (`_handoff`)."""
+        self._handoff = True
+
+    def _done_event(self, request: Request) -> anyio.Event:
+        """An event set once `request` is answered; made only when the caller waits for the reader task (a
+        caller reading its own answer needs none: issue 6)."""
+        done = anyio.Event()
+        if request.done:
+            done.set()
+        else:
+
+            def answered() -> None:
+                self._handoff = True
+                done.set()
+
+            request.on_done = answered
+        return done
 
     async def _roundtrip_pushed(self, request: Request, stream: AsyncioStream) -> None:
         """`_roundtrip` on asyncio without TLS: the stream's `data_received` routes the answer, which
@@ -361,7 +377,7 @@ class Connection(ConnectionBase):
         for request in requests:
             self._router.add(request)
         await self._send_requests()
-        self._drained.set()  # a parked reader reads the answers meanwhile
+        self._parked_reader.wake()  # a parked reader reads the answers meanwhile
 
     async def _send_requests(self) -> None:
         """Send what the Client has queued; a failed send means the connection is lost."""
@@ -405,12 +421,12 @@ class Connection(ConnectionBase):
                     return
         finally:
             self._caller_reading = False
-            self._drained.set()  # the reader task reads again (also what a cancelled request still awaits)
+            self._parked_reader.wake()  # the reader task reads again (also what a cancelled request still awaits)
 
     def _resume_reader(self) -> None:
         """The caller of the request just answered has resumed: the reader task may read again."""
         self._handoff = False
-        self._drained.set()
+        self._parked_reader.wake()
 
     async def _send(self, data: bytes) -> None:
         """Write `data` to the server, whole.
@@ -481,7 +497,7 @@ class Connection(ConnectionBase):
         if queue and not self._session.listeners.channel_callbacks(key):
             self._pending_notifications -= len(queue)
             queue.clear()
-            self._drained.set()
+            self._parked_reader.wake()
 
     def _abandon_listener(self, channel: str, callback: Callable[[str, str], Any]) -> None:
         """Unregister `callback` where nothing can be awaited; a due UNLISTEN goes before the next request."""
@@ -536,13 +552,13 @@ class Connection(ConnectionBase):
         if inbox is not None:
             self._pending_notifications -= len(inbox.queue)
             inbox.queue.clear()
-            self._drained.set()
+            self._parked_reader.wake()
 
     def _notification_done(self) -> None:
         self._pending_notifications -= 1
         # Only at the threshold: below it the reader is not paused (it pauses only at or above).
         if self._pending_notifications == self._max_pending_notifications - 1:
-            self._drained.set()
+            self._parked_reader.wake()
 
     def _on_terminated(self, reason: Notice | None) -> None:
         self._termination_reason = reason
@@ -553,7 +569,7 @@ class Connection(ConnectionBase):
         if self._closed:
             return
         self._closed = True
-        self._drained.set()
+        self._parked_reader.wake()
         self._router.fail_all(ConnectionDoesNotExistError(self._lost_message(reason)))
         for inbox in self._inboxes.values():
             inbox.mark_lost()

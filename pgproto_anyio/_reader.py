@@ -55,9 +55,8 @@ async def _read_loop(conn: Connection) -> None:
             conn._pending_notifications >= conn._max_pending_notifications and not router.requests
         ):
             # A caller reads its answer itself (exactly one reader at a time), or backpressure: leave the
-            # server's data in the socket until dispatch catches up. Woken by `_drained`.
-            conn._drained = anyio.Event()
-            await conn._drained.wait()
+            # server's data in the socket until dispatch catches up. Woken by `_parked_reader.wake()`.
+            await conn._parked_reader.wait()
             continue
         conn._reader_receiving = True
         try:
@@ -70,7 +69,7 @@ async def _read_loop(conn: Connection) -> None:
 
 async def _push_loop(conn: Connection, stream: AsyncioStream) -> None:
     """On asyncio without TLS the stream's `data_received` feeds the Client; this task only pauses and
-    resumes reading for backpressure, woken by `_drained`."""
+    resumes reading for backpressure, woken by `_parked_reader.wake()`."""
     router = conn._router
 
     def backpressure_due() -> bool:
@@ -91,8 +90,7 @@ async def _push_loop(conn: Connection, stream: AsyncioStream) -> None:
 
     stream.push_to(consume)
     while not conn._session.client.is_closed and not conn._closed:
-        conn._drained = anyio.Event()
-        await conn._drained.wait()
+        await conn._parked_reader.wait()
         if not backpressure_due():
             stream.resume_reading()
 

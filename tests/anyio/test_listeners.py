@@ -601,6 +601,24 @@ async def test_delivered_while_the_application_sleeps(dsn: str, mode: Mode) -> N
         assert awaited == ["while asleep"]
 
 
+async def test_delivered_while_the_application_sleeps_right_after_queries(dsn: str, mode: Mode) -> None:
+    # The calling task reads its own answers while the reader task stays parked (issue 6): the reader must
+    # read again once the application stops querying, after every round of queries.
+    got: list[str] = []
+    async with open_conn(dsn, mode) as conn, pgproto_anyio.connect(dsn) as other:
+        await conn.add_listener("after_queries", lambda channel, payload: got.append(payload))
+
+        async def queries_then_notify(payload: str) -> None:
+            for value in range(20):
+                assert await conn.fetchval("SELECT $1::int", value) == value
+            await other.execute(f"NOTIFY after_queries, '{payload}'")
+            await wait_until(lambda: payload in got)  # anyio.sleep only: the reader reads by itself
+
+        for payload in ("0", "1", "2"):
+            await queries_then_notify(payload)
+        assert got == ["0", "1", "2"]
+
+
 async def _listen_and_forget(dsn: str, got: list[str]) -> weakref.ref[Connection]:
     """Open a connection, add listeners, and keep no reference to it (a weak one only, to close it later)."""
     conn = await pgproto_anyio.connect(dsn)

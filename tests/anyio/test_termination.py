@@ -90,6 +90,24 @@ async def test_pg_terminate_backend_while_the_application_sleeps(admin: Connecti
 
 
 @pytest.mark.parametrize("mode", MODES)
+async def test_pg_terminate_backend_while_the_application_sleeps_right_after_queries(
+    admin: Connection, dsn: str, mode: Mode
+) -> None:
+    # After queries whose answers the calling task read itself, the reader task reads again (issue 6).
+    fired: list[str] = []
+    async with open_conn(dsn, mode) as conn:
+        conn.add_termination_listener(lambda: fired.append("fired"))
+        for value in range(20):
+            assert await conn.fetchval("SELECT $1::int", value) == value
+        await _kill(admin, conn)
+        await wait_until(lambda: fired)  # anyio.sleep only
+        assert conn.is_closed()
+        assert conn.termination_reason is not None
+        assert conn.termination_reason.sqlstate == "57P01"
+    assert fired == ["fired"]
+
+
+@pytest.mark.parametrize("mode", MODES)
 async def test_pending_and_queued_calls_fail(admin: Connection, dsn: str, mode: Mode) -> None:
     fired: list[str] = []
     outcomes: list[BaseException] = []
