@@ -5,8 +5,9 @@ waiter, woken by `wake()`. Chosen once per connection for the running backend; n
 from __future__ import annotations
 
 import asyncio
-import sys
 from typing import TYPE_CHECKING, Protocol
+
+from ._spawn import running_trio
 
 if TYPE_CHECKING:
     import trio
@@ -27,14 +28,8 @@ def for_running_backend() -> Parking:
     backend look-up through sniffio and two new objects each time; here a trio task waits in trio's own
     primitive (wait_task_rescheduled), and an asyncio task on a bare future.
     """
-    trio_module = sys.modules.get("trio")
-    if trio_module is not None:
-        try:
-            trio_module.lowlevel.current_task()
-        except RuntimeError:  # no trio run here: asyncio
-            pass
-        else:
-            return _TrioParking()
+    if running_trio():
+        return _TrioParking()
     return _AsyncioParking()
 
 

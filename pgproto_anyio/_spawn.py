@@ -23,7 +23,8 @@ async def _guarded(runner: Callable[[], Awaitable[None]]) -> None:
         logger.exception("pgproto connection runner failed")
 
 
-def _running_trio() -> bool:
+def running_trio() -> bool:
+    """The calling task runs on trio (not asyncio)."""
     trio = sys.modules.get("trio")
     if trio is None:
         return False
@@ -36,7 +37,7 @@ def _running_trio() -> bool:
 
 def spawn_background(runner: Callable[[], Awaitable[None]]) -> None:
     """Run `runner` as a task owned by no task group of the application."""
-    if _running_trio():
+    if running_trio():
         import trio
 
         trio.lowlevel.spawn_system_task(_guarded, runner, name="pgproto connection")
