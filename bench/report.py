@@ -117,9 +117,9 @@ def render(
     out += [
         f"### Client CPU: ratio to {reference}",
         "",
-        "The benchmark process's CPU time over the same span (median of the per-repetition ratios): the",
-        "drivers' own work, without the server's and the kernel's share of the wall clock, and steadier",
-        "than it on a shared machine. The notify span includes the sender connection's (small) share.",
+        "The benchmark process's CPU time (user and system) over the same span, median of the",
+        "per-repetition ratios: the driver's own work and its system calls, without the server's share",
+        "and the waits. The notify span includes the sender connection's (small) share.",
         "",
         "| driver | " + " | ".join(workloads) + " |",
         "|---|" + "---|" * len(workloads),
