@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from pgproto import NEED_DATA, Notification, ProtocolError
+from pgproto import Notification, ProtocolError
 from pgproto._shared._dispatch import NotificationSink, log_callback_raise
 from pgproto._shared._listeners import ChannelCallback
 
@@ -107,16 +107,9 @@ async def receive(conn: Connection) -> bytes | None:
 
 def feed(conn: Connection, data: bytes) -> bool:
     """Feed `data` to the Client and route every event it produced; False once the session is broken."""
-    client = conn._session.client
-    next_event, route, on_notification = client.next_event, conn._router.route, conn._on_notification
     try:
-        client.receive_data(data)
-        # A callback run by route() may have closed the connection (terminate()): stop there.
-        while (event := next_event()) is not NEED_DATA and not conn._closed:
-            if type(event) is Notification:  # what route() does with one (its hook is on_notification),
-                on_notification(event)  # without the call: a LISTEN flood pays it per notification
-            else:
-                route(event)
+        conn._session.client.receive_data(data)
+        conn._route_ready()  # stops where a callback closed the connection (terminate())
     except ProtocolError as exc:
         conn._mark_lost(exc)
         return False

@@ -176,12 +176,13 @@ class Connection(ConnectionBase):
             # A bounded wait for the lock: a thread running query after query must not starve the poll.
             if self._lock.acquire(timeout=-1 if deadline is None else max(0.0, deadline - time.monotonic())):
                 try:
-                    dispatched = self._dispatched
+                    dispatched = self._dispatched + self._notices_routed
                     if not self._closed and wait_socket(self._sock, write=False, timeout=0)[0]:
                         self._read_available()
                     self._end_call()
-                    if self._dispatched != dispatched or self._closed:
-                        return self._dispatched - dispatched
+                    now = self._dispatched + self._notices_routed
+                    if now != dispatched or self._closed:
+                        return now - dispatched
                 finally:
                     self._lock.release()
             remaining = None if deadline is None else deadline - time.monotonic()
@@ -400,23 +401,12 @@ class Connection(ConnectionBase):
             return  # e.g. half a TLS record: the rest comes with the next read
         except OSError:
             data = b""  # a reset is a lost connection, like an EOF
-        next_event, route = client.next_event, self._router.route
-        pending_append = self._pending.append
-        notices = 0  # added to `_dispatched` once per read, not per notice
         try:
             client.receive_data(data)
-            while (event := next_event()) is not NEED_DATA:
-                if type(event) is Notification:  # what route() does with one (its hook is this append),
-                    pending_append(event)  # without the call: a LISTEN flood pays it per notification
-                    continue
-                if type(event) is Notice:
-                    notices += 1
-                route(event)
+            self._route_ready()
         except ProtocolError as exc:
             logger.error("the server broke the protocol; closing the connection: %s", exc)
             self._mark_lost(exc)
-        finally:
-            self._dispatched += notices
 
     def _end_call(self) -> None:
         """Dispatch pending notifications, then fire termination listeners if the session just ended.

@@ -6,7 +6,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
 
-from ..events import Notice
+from .._client import NEED_DATA
+from ..events import Notice, Notification
+from ._dispatch import Router
 from ._operations import Session
 
 
@@ -14,8 +16,35 @@ class ConnectionBase:
     """State and synchronous registrations shared by `pgproto_anyio.Connection` and `pgproto_sync.Connection`."""
 
     _session: Session
+    _router: Router
     _closed: bool
     _termination_reason: Notice | None
+
+    #: Notices routed to the log listeners so far (the blocking driver's poll() counts them).
+    _notices_routed = 0
+
+    def _route_ready(self) -> None:
+        """Route every event the Client has ready: until NEED_DATA, or until a callback closed the connection.
+
+        A notification goes straight to the Router's hook, which is what `Router.route` does with it, without
+        that call and its type tests first: a LISTEN flood pays them once per notification (issue 6).
+
+        Raises:
+            ProtocolError: from the Client; the events before the bad message were routed.
+        """
+        client, router = self._session.client, self._router
+        next_event, route, on_notification = client.next_event, router.route, router.on_notification
+        notices = 0
+        try:
+            while not self._closed and (event := next_event()) is not NEED_DATA:
+                if type(event) is Notification:
+                    on_notification(event)
+                    continue
+                if type(event) is Notice:
+                    notices += 1
+                route(event)
+        finally:
+            self._notices_routed += notices
 
     def is_closed(self) -> bool:
         """True once the connection was closed or lost."""

@@ -56,7 +56,8 @@ class Router:
     ) -> None:
         self.listeners = listeners
         self.requests: deque[Request] = deque()
-        self._on_notification = on_notification
+        #: What a Notification is routed to (see ConnectionBase._route_ready, which calls it directly).
+        self.on_notification = on_notification
         self._on_terminated = on_terminated
 
     def route(self, event: ev.Event) -> None:
@@ -72,7 +73,7 @@ class Router:
             self.requests[0].feed(event)
             return
         if type(event) is ev.Notification:
-            self._on_notification(event)
+            self.on_notification(event)
             return
         if type(event) is ev.Notice:  # to every log listener, now (they are plain functions)
             for callback in self.listeners.log_listeners:

@@ -346,3 +346,19 @@ async def test_a_raising_query_logger_is_logged_and_the_others_still_run(
         "logger boom: SELECT 1 / 0",
     ]
     assert all(r.exc_info and r.exc_info[2] is not None for r in errors), "with traceback"
+
+
+async def test_a_log_listener_that_terminates_the_connection_mid_flood_gets_no_more(conn: Connection) -> None:
+    # The reader routes a whole run of notices at once: it must stop at the one whose listener ended the session.
+    got: list[str] = []
+
+    def listener(notice: Notice) -> None:
+        got.append(str(notice.message))
+        if notice.message == "notice 3":
+            conn.terminate()
+
+    conn.add_log_listener(listener)
+    with anyio.fail_after(TIMEOUT), pytest.raises(pgproto_anyio.ConnectionDoesNotExistError):
+        await conn.execute("DO $$ BEGIN FOR i IN 1..50 LOOP RAISE NOTICE 'notice %', i; END LOOP; END $$")
+    assert got == ["notice 1", "notice 2", "notice 3"]
+    assert conn.is_closed()

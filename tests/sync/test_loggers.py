@@ -212,3 +212,19 @@ def test_a_raising_query_logger_is_logged_and_the_query_result_stands(
     conn.remove_query_logger(bad)
     conn.remove_query_logger(bad)
     assert conn.fetchval("SELECT 6") == 6
+
+
+def test_a_log_listener_that_terminates_the_connection_mid_flood_gets_no_more(conn: Connection) -> None:
+    # A read routes a whole run of notices at once: it must stop at the one whose listener ended the session.
+    got: list[str] = []
+
+    def listener(notice: Notice) -> None:
+        got.append(str(notice.message))
+        if notice.message == "notice 3":
+            conn.terminate()
+
+    conn.add_log_listener(listener)
+    with pytest.raises(pgproto.ConnectionDoesNotExistError):
+        conn.execute("DO $$ BEGIN FOR i IN 1..50 LOOP RAISE NOTICE 'notice %', i; END LOOP; END $$", timeout=10)
+    assert got == ["notice 1", "notice 2", "notice 3"]
+    assert conn.is_closed()
