@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from bench import floor
+import pytest
+
+from bench import floor, instructions
 from bench.drivers import PGPROTO_DRIVERS
 from bench.parser import SCENARIOS, measure
 from bench.suite import main
@@ -37,3 +40,18 @@ def test_floor_benchmark_runs(pg_server: Server) -> None:
     expected = {"socket", "core", "pgproto_sync", "asyncio-socket", "asyncio-core", "pgproto_anyio"}
     assert expected <= set(results)
     assert all(len(samples) == 1 and samples[0][0] > 0 for samples in results.values())
+
+
+def test_instruction_totals_are_read_from_valgrinds_summary() -> None:
+    assert instructions.instructions_total("==12== \n==12== I   refs:      1,339,357,186\n") == 1_339_357_186
+    assert instructions.instructions_total("==7== Collected : 4200\n==7== \n==7== I refs: 4,200\n") == 4200
+    with pytest.raises(ValueError, match="no instruction count"):
+        instructions.instructions_total("valgrind: command not found")
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed: the command says so itself")
+def test_instruction_benchmark_runs(pg_server: Server) -> None:
+    args = ["--dsn", pg_server.dsn(), "--workloads", "rtt", "--drivers", "pgproto_sync", "--items", "200"]
+    results = instructions.main(args)
+    # 200 queries more is far above the start-up's own variation; any SELECT 1 takes over 10k instructions.
+    assert set(results) == {("rtt", "pgproto_sync")} and results[("rtt", "pgproto_sync")] > 10_000
