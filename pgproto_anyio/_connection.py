@@ -334,7 +334,7 @@ class Connection(ConnectionBase):
         else:
 
             def answered() -> None:
-                self._handoff = True
+                self._hand_over()
                 done.set()
 
             request.on_done = answered
