@@ -30,9 +30,14 @@ from pgproto._shared._operations import (
     fetch,
     fetchrow,
     fetchval,
+    finish_prepared,
+    first_record,
     listen,
     simple_query,
+    start_prepared,
+    tag_of,
     unlisten,
+    value_of,
 )
 from pgproto._shared._results import Record, Request, SendQueued
 
@@ -107,7 +112,10 @@ class Connection(ConnectionBase):
         With no arguments, `query` may hold several `;`-separated statements (the last one's tag is
         returned); with arguments it is one statement with `$1, $2, ...` parameters.
         """
-        return await self._run(command(self._session, query, args), query, args, timeout)
+        request = await self._run_prepared(query, args, timeout) if args else None
+        if request is None:
+            return await self._run(command(self._session, query, args), query, args, timeout)
+        return tag_of(request)
 
     async def executemany(
         self, query: str, args: Iterable[Sequence[object]], *, timeout: float | None = None
@@ -118,15 +126,24 @@ class Connection(ConnectionBase):
 
     async def fetch(self, query: str, *args: object, timeout: float | None = None) -> list[Record]:
         """Run a query; all its rows."""
-        return await self._run(fetch(self._session, query, args), query, args, timeout)
+        request = await self._run_prepared(query, args, timeout)
+        if request is None:
+            return await self._run(fetch(self._session, query, args), query, args, timeout)
+        return request.records()
 
     async def fetchrow(self, query: str, *args: object, timeout: float | None = None) -> Record | None:
         """Run a query; its first row, or None."""
-        return await self._run(fetchrow(self._session, query, args), query, args, timeout)
+        request = await self._run_prepared(query, args, timeout)
+        if request is None:
+            return await self._run(fetchrow(self._session, query, args), query, args, timeout)
+        return first_record(request)
 
     async def fetchval(self, query: str, *args: object, column: int = 0, timeout: float | None = None) -> object:
         """Run a query; one value of its first row (None if there is no row)."""
-        return await self._run(fetchval(self._session, query, args, column), query, args, timeout)
+        request = await self._run_prepared(query, args, timeout)
+        if request is None:
+            return await self._run(fetchval(self._session, query, args, column), query, args, timeout)
+        return value_of(request, column)
 
     def transaction(
         self, *, isolation: str | None = None, readonly: bool = False, deferrable: bool = False
@@ -264,6 +281,40 @@ class Connection(ConnectionBase):
             if self._unlisten_due and self._session.client.transaction_status == "I":
                 self._schedule_unlisten_flush()  # e.g. due since a transaction that has now ended
 
+    async def _run_prepared(self, query: str, args: tuple[object, ...], timeout: float | None) -> Request | None:
+        """Run `query` as its cached prepared statement: one round trip, driven without an operation
+        generator (issue 6: `_run`'s layers were a sixth of a `SELECT 1` on asyncio): its answered Request.
+
+        None, with nothing sent, when `_run` must run the call instead: it waits (another call holds the
+        lock), keeps a timeout, sends due UNLISTENs first, or says what is wrong (no str, closed); or no
+        statement is cached for `query`, or it went stale and must be prepared anew.
+        """
+        lock = self._lock
+        if type(query) is not str or timeout is not None or lock.held or self._closed or self._unlisten_due:
+            return None
+        started = time.monotonic()
+        lock.held = True
+        try:
+            await self._checkpoint_if_cancelled()  # a cancelled caller sends nothing
+            request = start_prepared(self._session, query, args)
+            if request is None:
+                return None
+            again = False
+            try:
+                if self._pushed is not None:
+                    await self._roundtrip_pushed(request, self._pushed)
+                else:
+                    await self._roundtrip(request, False)
+                again = finish_prepared(self._session, query, request)
+            finally:
+                if self._session.listeners.query_loggers and not again:  # `_run` logs the query it runs again
+                    log_query(self._session.listeners, query, args, time.monotonic() - started)
+            return None if again else request
+        finally:
+            lock.release()
+            if self._unlisten_due and self._session.client.transaction_status == "I":
+                self._schedule_unlisten_flush()  # e.g. due since a transaction that has now ended
+
     async def _drive(
         self, operation: Generator[Request | SendQueued, None, T], sent: list[bool], via_reader: bool = False
     ) -> T:
@@ -275,6 +326,9 @@ class Connection(ConnectionBase):
                     await self._send_queued(step.requests)
                 elif self._pushed is not None:
                     await self._roundtrip_pushed(step, self._pushed)
+                    # As in `_roundtrip`: a cancellation that came while the answer was on its way still
+                    # counts (add_listener() then undoes its LISTEN).
+                    await self._checkpoint_if_cancelled()
                 else:
                     await self._roundtrip(step, via_reader)
                 step = operation.send(None)
@@ -342,7 +396,9 @@ class Connection(ConnectionBase):
 
     async def _roundtrip_pushed(self, request: Request, stream: AsyncioStream) -> None:
         """`_roundtrip` on asyncio without TLS: the stream's `data_received` routes the answer, which
-        completes a future this task awaits (one wake-up per query, no reader task involved).
+        completes a future this task awaits (one wake-up per query, no reader task involved). A
+        cancellation that comes once the answer is in is left to the caller's next checkpoint (as trio's
+        own operations do; `_drive` checks for it).
 
         No checkpoint before sending (see `_roundtrip`). The write never waits, so it is a plain call: no
         coroutine to create and await per query.
@@ -362,7 +418,6 @@ class Connection(ConnectionBase):
             stream.resume_reading()
         try:
             await answered
-            await self._checkpoint_if_cancelled()  # as in `_roundtrip`: a cancellation still counts
         except anyio.get_cancelled_exc_class():
             done = anyio.Event()
             request.on_done = done.set

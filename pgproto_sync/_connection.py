@@ -46,8 +46,13 @@ from pgproto._shared._operations import (
     fetch,
     fetchrow,
     fetchval,
+    finish_prepared,
+    first_record,
     listen,
+    start_prepared,
+    tag_of,
     unlisten,
+    value_of,
 )
 from pgproto._shared._results import Record, Request, SendQueued
 from pgproto._shared._transactions import TransactionBlock
@@ -109,7 +114,10 @@ class Connection(ConnectionBase):
         With no arguments, `query` may hold several `;`-separated statements (the last one's tag is
         returned); with arguments it is one statement with `$1, $2, ...` parameters.
         """
-        return self._run(command(self._session, query, args), query, args, timeout)
+        request = self._run_prepared(query, args, timeout) if args else None
+        if request is None:
+            return self._run(command(self._session, query, args), query, args, timeout)
+        return tag_of(request)
 
     def executemany(self, query: str, args: Iterable[Sequence[object]], *, timeout: float | None = None) -> None:
         """Run `query` once per argument tuple, pipelined in one round trip and one implicit transaction."""
@@ -118,15 +126,24 @@ class Connection(ConnectionBase):
 
     def fetch(self, query: str, *args: object, timeout: float | None = None) -> list[Record]:
         """Run a query; all its rows."""
-        return self._run(fetch(self._session, query, args), query, args, timeout)
+        request = self._run_prepared(query, args, timeout)
+        if request is None:
+            return self._run(fetch(self._session, query, args), query, args, timeout)
+        return request.records()
 
     def fetchrow(self, query: str, *args: object, timeout: float | None = None) -> Record | None:
         """Run a query; its first row, or None."""
-        return self._run(fetchrow(self._session, query, args), query, args, timeout)
+        request = self._run_prepared(query, args, timeout)
+        if request is None:
+            return self._run(fetchrow(self._session, query, args), query, args, timeout)
+        return first_record(request)
 
     def fetchval(self, query: str, *args: object, column: int = 0, timeout: float | None = None) -> object:
         """Run a query; one value of its first row (None if there is no row)."""
-        return self._run(fetchval(self._session, query, args, column), query, args, timeout)
+        request = self._run_prepared(query, args, timeout)
+        if request is None:
+            return self._run(fetchval(self._session, query, args, column), query, args, timeout)
+        return value_of(request, column)
 
     def transaction(
         self, *, isolation: str | None = None, readonly: bool = False, deferrable: bool = False
@@ -303,6 +320,31 @@ class Connection(ConnectionBase):
                     log_query(listeners, query, args, time.monotonic() - started)
                 if self._pending or self._closed:
                     self._end_call()
+
+    def _run_prepared(self, query: str, args: tuple[object, ...], timeout: float | None) -> Request | None:
+        """Run `query` as its cached prepared statement: one round trip, driven without an operation
+        generator (issue 6): its answered Request. None, with nothing sent, when `_run` must run the call
+        instead: no statement is cached for `query` (or it is no str, or the connection is closed: `_run`
+        says so), or the statement went stale and must be prepared anew.
+        """
+        if type(query) is not str or self._closed:
+            return None
+        with self._lock:
+            started = time.monotonic()
+            request = start_prepared(self._session, query, args)
+            if request is None:
+                return None
+            again = False
+            try:
+                self._roundtrip(request, None if timeout is None else started + timeout)
+                again = finish_prepared(self._session, query, request)
+            finally:
+                listeners = self._session.listeners
+                if listeners.query_loggers and not again:  # `_run` logs the query it runs again
+                    log_query(listeners, query, args, time.monotonic() - started)
+                if self._pending or self._closed:
+                    self._end_call()
+            return None if again else request
 
     def _roundtrip(self, request: Request, deadline: float | None) -> None:
         if self._closed:

@@ -99,22 +99,49 @@ def prepare(session: Session, query: str) -> Generator[Request, None, ev.Stateme
     return statement
 
 
+def start_prepared(session: Session, query: str, args: Sequence[object]) -> Request | None:
+    """Queue `query` with `args` as its cached prepared statement: the Request for its answer; None, with
+    nothing queued, when no statement is cached for it.
+
+    The drivers' fast path (issue 6): a query whose statement is cached is one round trip, which they
+    drive without an operation generator; `finish_prepared` then reads its answer.
+    """
+    statement = session.statements.get(query)
+    if statement is None:
+        return None
+    request = Request(statement.columns)
+    session.client.execute_prepared(statement.name, args)
+    return request
+
+
+def finish_prepared(session: Session, query: str, request: Request, *, may_retry: bool = True) -> bool:
+    """A prepared execute is answered: False if it succeeded; True if its statement went stale (e.g. after
+    ALTER TABLE) and the query should run again, prepared anew (the statement is forgotten now).
+
+    Raises:
+        The request's error otherwise.
+    """
+    error = request.error
+    if error is None:
+        return False
+    if may_retry and _is_stale(error) and session.client.transaction_status == "I":
+        _forget(session, query)
+        return True
+    raise error
+
+
 def execute(session: Session, query: str, args: Sequence[object]) -> Generator[Request, None, Request]:
     """Run `query` with `args` as a prepared statement: its rows and command tag."""
-    for attempt in (1, 2):
-        statement = session.statements.get(query)  # the cache hit without a `prepare` generator (issue 6)
-        if statement is None:
+    for may_retry in (True, False):
+        request = start_prepared(session, query, args)
+        if request is None:
             statement = yield from prepare(session, query)
-        request = Request(statement.columns)
-        session.client.execute_prepared(statement.name, args)
+            request = Request(statement.columns)
+            session.client.execute_prepared(statement.name, args)
         yield request
-        if request.error is None:
+        if not finish_prepared(session, query, request, may_retry=may_retry):
             return request
-        if attempt == 1 and _is_stale(request.error) and session.client.transaction_status == "I":
-            _forget(session, query)
-            continue
-        raise request.error
-    raise AssertionError("unreachable")
+    raise AssertionError("unreachable: the second attempt returns or raises")
 
 
 def argument_rows(args: Iterable[Sequence[object]]) -> tuple[tuple[object, ...], ...]:
@@ -224,7 +251,7 @@ def command(session: Session, query: str, args: Sequence[object]) -> Generator[R
         request = yield from execute(session, query, args)
     else:
         request = yield from simple_query(session, query)
-    return request.command_tag or ""
+    return tag_of(request)
 
 
 def fetch(session: Session, query: str, args: Sequence[object]) -> Generator[Request, None, list[Record]]:
@@ -236,7 +263,7 @@ def fetch(session: Session, query: str, args: Sequence[object]) -> Generator[Req
 def fetchrow(session: Session, query: str, args: Sequence[object]) -> Generator[Request, None, Record | None]:
     """`fetchrow()`: the first row as a Record, or None."""
     request = yield from execute(session, query, args)
-    return Record(request.rows[0], columns_of(request.columns)) if request.rows else None
+    return first_record(request)
 
 
 def fetchval(
@@ -244,6 +271,21 @@ def fetchval(
 ) -> Generator[Request, None, object]:
     """`fetchval()`: one value of the first row, or None."""
     request = yield from execute(session, query, args)
+    return value_of(request, column)
+
+
+def tag_of(request: Request) -> str:
+    """`execute()`'s result: the (last) command tag."""
+    return request.command_tag or ""
+
+
+def first_record(request: Request) -> Record | None:
+    """`fetchrow()`'s result: the first row as a Record, or None."""
+    return Record(request.rows[0], columns_of(request.columns)) if request.rows else None
+
+
+def value_of(request: Request, column: int) -> object:
+    """`fetchval()`'s result: one value of the first row, or None."""
     return request.rows[0][column] if request.rows else None  # no Record: rtt's hot path (issue 6)
 
 

@@ -120,6 +120,49 @@ async def test_timeout_argument(conn: Connection, admin: Connection, call: str) 
     await _assert_cancelled_and_usable(conn, admin, pid)
 
 
+#: A statement each call prepares once, so that the call after runs it from the statement cache: the calls'
+#: fast path, which drives no operation generator.
+CACHED_SLEEP = "SELECT pg_sleep($1)"
+
+
+@pytest.mark.parametrize("method", ["execute", "fetch", "fetchrow", "fetchval"])
+async def test_cancel_scope_cancels_a_cached_statement(conn: Connection, admin: Connection, method: str) -> None:
+    pid = conn.get_server_pid()
+    call = getattr(conn, method)
+    with anyio.fail_after(TIMEOUT):
+        await call(CACHED_SLEEP, 0.0)
+        async with anyio.create_task_group() as tasks:
+            with anyio.CancelScope() as scope:
+                tasks.start_soon(_cancel_when_running, conn, admin, CACHED_SLEEP, scope.cancel)
+                await call(CACHED_SLEEP, 60.0)
+    assert scope.cancelled_caught
+    await _assert_cancelled_and_usable(conn, admin, pid)
+
+
+@pytest.mark.parametrize("method", ["execute", "fetch", "fetchrow", "fetchval"])
+async def test_timeout_argument_with_a_cached_statement(conn: Connection, admin: Connection, method: str) -> None:
+    pid = conn.get_server_pid()
+    call = getattr(conn, method)
+    with anyio.fail_after(TIMEOUT):
+        await call(CACHED_SLEEP, 0.0)
+        with pytest.raises(TimeoutError):
+            await call(CACHED_SLEEP, 60.0, timeout=0.5)
+    await _assert_cancelled_and_usable(conn, admin, pid)
+
+
+@pytest.mark.parametrize("method", ["execute", "fetch", "fetchrow", "fetchval"])
+async def test_a_cancelled_caller_sends_nothing_for_a_cached_statement(conn: Connection, method: str) -> None:
+    insert = "INSERT INTO sent_or_not VALUES ($1) RETURNING n"
+    with anyio.fail_after(TIMEOUT):
+        await conn.execute("CREATE TEMP TABLE sent_or_not (n int)")
+        await getattr(conn, method)(insert, 1)
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            await getattr(conn, method)(insert, 2)
+        assert scope.cancelled_caught
+        assert [row[0] for row in await conn.fetch("SELECT n FROM sent_or_not")] == [1]
+
+
 @pytest.mark.parametrize("timeout", [0.0005, 0.002, 0.01, 0.05])
 async def test_timeout_while_an_executemany_is_sent_in_parts(conn: Connection, timeout: float) -> None:
     # The deadline passes while parts are encoded and sent (no checkpoint there). The server may still

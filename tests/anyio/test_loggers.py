@@ -229,6 +229,33 @@ async def test_executemany_is_one_call_with_every_row(conn: Connection) -> None:
     assert [(q, a) for q, a, _ in logged] == [("INSERT INTO many VALUES ($1, $2)", ((1, "x"), (2, "y"), (3, None)))]
 
 
+async def test_a_cached_statement_is_logged_at_every_run(conn: Connection) -> None:
+    logged: Logged = []
+    conn.add_query_logger(lambda query, args, duration: logged.append((query, args, duration)))
+    with anyio.fail_after(TIMEOUT):
+        for n in range(3):  # prepared by the first run, then run from the statement cache
+            assert await conn.fetchval("SELECT $1::int", n) == n
+            assert await conn.execute("SELECT $1::int", n) == "SELECT 1"
+        await conn.fetchval("SELECT pg_sleep($1)", 0.0)
+        await conn.fetchrow("SELECT pg_sleep($1)", 0.05)
+    expected = [("SELECT $1::int", (n,)) for n in range(3) for _ in range(2)]
+    expected += [("SELECT pg_sleep($1)", (0.0,)), ("SELECT pg_sleep($1)", (0.05,))]
+    assert [(query, args) for query, args, _ in logged] == expected
+    assert logged[-1][2] >= 0.05, "the duration covers the query"
+
+
+async def test_a_query_prepared_again_after_alter_table_is_logged_once(conn: Connection) -> None:
+    # The cached statement's result type changed: the server refuses it, and the call prepares it again.
+    logged: Logged = []
+    with anyio.fail_after(TIMEOUT):
+        await conn.execute("CREATE TEMP TABLE relogged (a int); INSERT INTO relogged VALUES (1)")
+        assert [tuple(row) for row in await conn.fetch("SELECT * FROM relogged")] == [(1,)]
+        await conn.execute("ALTER TABLE relogged ALTER COLUMN a TYPE text")
+        conn.add_query_logger(lambda query, args, duration: logged.append((query, args, duration)))
+        assert [tuple(row) for row in await conn.fetch("SELECT * FROM relogged")] == [("1",)]
+    assert [(query, args) for query, args, _ in logged] == [("SELECT * FROM relogged", ())]
+
+
 async def test_failing_queries_are_logged(conn: Connection) -> None:
     logged: Logged = []
     conn.add_query_logger(lambda query, args, duration: logged.append((query, args, duration)))

@@ -53,6 +53,21 @@ def test_timeout_cancels_on_the_server(
     _assert_idle_on_the_server(conn, other)
 
 
+@pytest.mark.parametrize("method", ["execute", "fetch", "fetchrow", "fetchval"])
+def test_timeout_cancels_a_cached_statement_on_the_server(conn: Connection, other: Connection, method: str) -> None:
+    # Prepared by the first call, run from the statement cache by the second: the calls' fast path.
+    call = getattr(conn, method)
+    call("SELECT pg_sleep($1)", 0.0)
+    log: QueryLog = []
+    conn.add_query_logger(lambda query, args, duration: log.append((query, args, duration)))
+    with pytest.raises(TimeoutError, match="cancelled"):
+        call("SELECT pg_sleep($1)", 60.0, timeout=0.2)
+    assert not conn.is_closed()
+    assert [(query, args) for query, args, _ in log] == [("SELECT pg_sleep($1)", (60.0,))]
+    assert log[0][2] >= 0.2
+    _assert_idle_on_the_server(conn, other)
+
+
 def test_a_timeout_that_does_not_expire(conn: Connection) -> None:
     assert conn.fetchval("SELECT pg_sleep(0.01) IS NOT NULL", timeout=60) is True
     assert conn.execute("SELECT 1", timeout=60) == "SELECT 1"

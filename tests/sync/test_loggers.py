@@ -119,6 +119,31 @@ def test_one_call_per_query_with_text_args_and_duration(conn: Connection) -> Non
     assert log[-1][2] >= 0.05, "the duration covers the server's work"
 
 
+def test_a_cached_statement_is_logged_at_every_run(conn: Connection) -> None:
+    logged: QueryLog = []
+    conn.add_query_logger(lambda query, args, duration: logged.append((query, args, duration)))
+    for n in range(3):  # prepared by the first run, then run from the statement cache
+        assert conn.fetchval("SELECT $1::int", n) == n
+        assert conn.execute("SELECT $1::int", n) == "SELECT 1"
+    conn.fetchval("SELECT pg_sleep($1)", 0.0)
+    conn.fetchrow("SELECT pg_sleep($1)", 0.05)
+    expected = [("SELECT $1::int", (n,)) for n in range(3) for _ in range(2)]
+    expected += [("SELECT pg_sleep($1)", (0.0,)), ("SELECT pg_sleep($1)", (0.05,))]
+    assert [(query, args) for query, args, _ in logged] == expected
+    assert logged[-1][2] >= 0.05, "the duration covers the query"
+
+
+def test_a_query_prepared_again_after_alter_table_is_logged_once(conn: Connection) -> None:
+    # The cached statement's result type changed: the server refuses it, and the call prepares it again.
+    conn.execute("CREATE TEMP TABLE relogged (a int); INSERT INTO relogged VALUES (1)")
+    assert [tuple(row) for row in conn.fetch("SELECT * FROM relogged")] == [(1,)]
+    conn.execute("ALTER TABLE relogged ALTER COLUMN a TYPE text")
+    logged: QueryLog = []
+    conn.add_query_logger(lambda query, args, duration: logged.append((query, args, duration)))
+    assert [tuple(row) for row in conn.fetch("SELECT * FROM relogged")] == [("1",)]
+    assert [(query, args) for query, args, _ in logged] == [("SELECT * FROM relogged", ())]
+
+
 def test_failing_queries_are_logged(conn: Connection) -> None:
     log: QueryLog = []
     conn.add_query_logger(lambda query, args, duration: log.append((query, args, duration)))
