@@ -127,7 +127,7 @@ def test_a_cached_statement_is_logged_at_every_run(conn: Connection) -> None:
         assert conn.execute("SELECT $1::int", n) == "SELECT 1"
     conn.fetchval("SELECT pg_sleep($1)", 0.0)
     conn.fetchrow("SELECT pg_sleep($1)", 0.05)
-    expected = [("SELECT $1::int", (n,)) for n in range(3) for _ in range(2)]
+    expected: list[tuple[str, tuple[object, ...]]] = [("SELECT $1::int", (n,)) for n in range(3) for _ in range(2)]
     expected += [("SELECT pg_sleep($1)", (0.0,)), ("SELECT pg_sleep($1)", (0.05,))]
     assert [(query, args) for query, args, _ in logged] == expected
     assert logged[-1][2] >= 0.05, "the duration covers the query"
