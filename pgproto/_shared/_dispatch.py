@@ -42,6 +42,10 @@ class Router:
     """Routes each event: notices to log listeners, notifications and termination to the driver's
     hooks, everything else to the oldest request in flight, which ReadyForQuery completes.
 
+    The events of every query and every notification (Rows, QueryComplete, ReadyForQuery, Notification)
+    are routed by `ConnectionBase._route_ready` itself, a call less per event (issue 6); `route` takes
+    the others.
+
     Args:
         listeners: the connection's registry.
         on_notification: queue a notification for dispatch (the driver decides how callbacks run).
@@ -55,26 +59,14 @@ class Router:
         on_terminated: Callable[[ev.Notice | None], None],
     ) -> None:
         self.listeners = listeners
+        #: The requests in flight, oldest first: the head gets the events of its answer.
         self.requests: deque[Request] = deque()
-        #: What a Notification is routed to (see ConnectionBase._route_ready, which calls it directly).
+        #: What a Notification is routed to.
         self.on_notification = on_notification
         self._on_terminated = on_terminated
 
     def route(self, event: ev.Event) -> None:
-        """Handle one event from `Client.next_event()`."""
-        # The events of every query first, by exact type (issue 6: cheaper than the match's isinstance).
-        if type(event) is ev.Rows:
-            self.requests[0].rows.extend(event.rows)
-            return
-        if type(event) is ev.ReadyForQuery:
-            self.requests.popleft().finish()
-            return
-        if type(event) is ev.QueryComplete:
-            self.requests[0].feed(event)
-            return
-        if type(event) is ev.Notification:
-            self.on_notification(event)
-            return
+        """Handle one event from `Client.next_event()` other than those `_route_ready` routes itself."""
         if type(event) is ev.Notice:  # to every log listener, now (they are plain functions)
             for callback in self.listeners.log_listeners:
                 try:  # call_safely, inline: one call less per notice in a RAISE NOTICE flood

@@ -141,11 +141,9 @@ class Request:
         self.on_done: Callable[[], None] | None = None
 
     def feed(self, event: ev.Event) -> None:
-        """Fold one event of this request in."""
+        """Fold one event of this request in; its rows, command tags and end (Rows, QueryComplete,
+        ReadyForQuery) are folded in by `ConnectionBase._route_ready` itself."""
         match event:
-            case ev.QueryComplete():
-                self.command_tag = event.command_tag
-                self.tags.append(event.command_tag)
             case ev.RowDescription():
                 if not self.rows:  # keep the first result's columns for a multi-statement Query
                     self.columns = event.columns
