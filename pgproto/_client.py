@@ -58,6 +58,7 @@ NEED_DATA = _NeedData.NEED_DATA
 _I32 = struct.Struct("!i").unpack_from
 _I16 = struct.Struct("!h").unpack_from
 _I32_I32 = struct.Struct("!ii").unpack_from  # a NotificationResponse's length and pid, in one call
+_I32_I16 = struct.Struct("!ih").unpack_from  # a DataRow's length and column count
 _DATA_ROW = 68  # b"D"
 _NOTIFICATION_RESPONSE = 65  # b"A"
 _NOTICE_RESPONSE = 78  # b"N"
@@ -351,7 +352,8 @@ class Client:
         if st is None:
             raise InterfaceError(f"statement {name!r} is not prepared on this connection")
         args = tuple(args)
-        bind = self._bind(st, args)
+        planned = st.bind_encoder  # `_bind`'s first step, inline: once per query (issue 6)
+        bind = (planned(args) if planned is not None else None) or self._bind(st, args)
         if max_rows == 0 and sync:
             tail = _EXECUTE_ALL_SYNC
         else:
@@ -731,9 +733,9 @@ class Client:
         rows: list[tuple[object, ...]] = []
         last = end - 6  # where the last ReadyForQuery starts: every message before it ends by then
         while data[pos] == _DATA_ROW:
-            (length,) = _I32(data, pos + 1)
+            length, count = _I32_I16(data, pos + 1)  # the row's length and column count in one call
             stop = pos + 1 + length
-            if length < 6 or length > limit or stop > last or _I16(data, pos + 5)[0] != width:
+            if length < 6 or length > limit or stop > last or count != width:
                 return None
             row = plan.decode(data, pos + 7, stop)
             if row is None:
@@ -835,14 +837,14 @@ class Client:
         plan = head.plan
         width = len(decoders)
         rows: list[tuple[object, ...]] = []
-        while end - pos >= 5 and data[pos] == _DATA_ROW:
-            (length,) = _I32(data, pos + 1)
+        while end - pos >= 7 and data[pos] == _DATA_ROW:  # 7: the type, length and column count
+            length, count = _I32_I16(data, pos + 1)
             stop = pos + 1 + length
             if length < 6 or length > limit or stop > end:
                 break  # incomplete, or malformed: the general path waits or reports it
             try:
                 # The plan reads the well-formed row; the careful path takes the rest, and says what is wrong.
-                row = None if skip or _I16(data, pos + 5)[0] != width else plan.decode(data, pos + 7, stop)
+                row = None if skip or count != width else plan.decode(data, pos + 7, stop)
                 if row is None:
                     row = _decode_row(data, pos, stop, width, None if skip else decoders)
             except ProtocolError:
