@@ -125,13 +125,21 @@ def deliver_now(
     Plain callbacks thus cost no queue and no task switch (issue 6: a quarter of the driver's time per
     notification); they block the event loop while they run, wherever they run.
     """
-    for position, callback in enumerate(callbacks):
-        result = _call(callback, notification)
-        if result is not None and conn._task_group is not None:
+    done = 0
+    for callback in callbacks:
+        done += 1
+        if type(callback) is NotificationSink:
+            continue  # a notifications() iterator: the reader fed it already
+        try:  # `_call`, inline: once per notification and callback (issue 6)
+            result = callback(notification.channel, notification.payload)
+        except Exception:
+            log_callback_raise(callback)
+            continue
+        if result is not None and inspect.isawaitable(result) and conn._task_group is not None:
             queue: deque[Notification] = deque()
             conn._dispatchers[channel] = queue
             conn._pending_notifications += 1
-            unfinished = (callback, result, callbacks[position + 1 :], notification)
+            unfinished = (callback, result, callbacks[done:], notification)
             conn._task_group.start_soon(dispatch_channel, conn, channel, queue, unfinished)
             return
 
