@@ -31,7 +31,7 @@ from pgproto._shared._dispatch import (
     NotificationSink,
     Router,
     call_safely,
-    deliver,
+    log_callback_raise,
     log_query,
     logger,
     startup_finished,
@@ -468,7 +468,13 @@ class Connection(ConnectionBase):
                 if callbacks:  # a channel whose last callback went gets nothing more (API.md)
                     self._dispatched += 1
                 for callback in callbacks:
-                    deliver(callback, notification)
+                    try:  # call_safely's work inline: once per notification and callback (issue 6)
+                        if type(callback) is NotificationSink:
+                            callback.push(notification)
+                        else:
+                            callback(notification.channel, notification.payload)
+                    except Exception:
+                        log_callback_raise(callback)
             if self._closed:
                 self._release(None)  # what terminate() in another thread left to this thread
             if self._closed and not self._termination_fired and not self._closing_by_user:

@@ -119,16 +119,4 @@ class NotificationSink:
         self.push = push
 
     def __call__(self, channel: str, payload: str) -> None:  # pragma: no cover - never called this way
-        raise TypeError("a NotificationSink is fed by deliver()")
-
-
-def deliver(callback: Callable[[str, str], object], notification: ev.Notification) -> object:
-    """Call one channel callback for `notification` (logging a raise); its awaitable if it returned one."""
-    # call_safely's work inline: this runs once per notification and callback (issue 6).
-    try:
-        if isinstance(callback, NotificationSink):
-            return callback.push(notification)
-        return callback(notification.channel, notification.payload)
-    except Exception:
-        log_callback_raise(callback)
-        return None
+        raise TypeError("a NotificationSink is fed through its push()")
