@@ -83,7 +83,7 @@ class NotificationIterator:
             while not inbox.queue:
                 if inbox.lost or self._conn.is_closed():
                     await self.aclose()
-                    raise ConnectionDoesNotExistError("the connection was lost")
+                    raise ConnectionDoesNotExistError(self._conn._lost_message(None))
                 inbox.wakeup = anyio.Event()
                 await inbox.wakeup.wait()
         except BaseException:  # cancelled, or the LISTEN failed

@@ -235,7 +235,7 @@ class Connection(ConnectionBase):
                 if remaining is not None and remaining <= 0:
                     return
                 if self._closed:
-                    raise ConnectionDoesNotExistError("the connection was lost")
+                    raise ConnectionDoesNotExistError(self._lost_message(None))
                 self.poll(remaining)
         finally:
             for channel in added:

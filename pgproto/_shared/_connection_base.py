@@ -18,6 +18,8 @@ class ConnectionBase:
     _session: Session
     _router: Router
     _closed: bool
+    #: close() or terminate() was called: the application, not the server or the network, ended it.
+    _closing_by_user: bool
     _termination_reason: Notice | None
 
     #: Notices routed to the log listeners so far (the blocking driver's poll() counts them).
@@ -116,9 +118,12 @@ class ConnectionBase:
             self.remove_query_logger(callback)
 
     def _lost_message(self, reason: object) -> str:
-        """How a waiting call learns why the connection is gone."""
+        """How a waiting call learns why the connection is gone: `reason` (the server's error, a broken
+        socket's exception), or the application's own close() or terminate() (e.g. in a callback)."""
         if isinstance(reason, Notice):
             return f"the connection was lost: {reason.severity}: {reason.message}"
         if isinstance(reason, BaseException):
             return f"the connection was lost: {reason}"
+        if self._closing_by_user:
+            return "the connection was closed by close() or terminate() before this call finished"
         return "the connection was lost"

@@ -156,10 +156,25 @@ async def test_connection_lost_while_iterating(other: Connection, dsn: str) -> N
         with anyio.fail_after(TIMEOUT):
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(notify_then_kill)
-                with pytest.raises(pgproto_anyio.ConnectionDoesNotExistError):
+                with pytest.raises(pgproto_anyio.ConnectionDoesNotExistError, match="was lost"):
                     async for notification in conn.notifications("lost"):
                         got.append(notification.payload)
         assert got == ["before"]
+        assert conn.is_closed()
+
+
+async def test_terminate_while_iterating_says_the_application_closed_it(other: Connection, dsn: str) -> None:
+    got: list[str] = []
+    closed_by_us = r"closed by close\(\) or terminate\(\) before"
+    async with connect(dsn) as conn:
+        with anyio.fail_after(TIMEOUT):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(_notify_soon, conn, other, ("ended", "first"))
+                with pytest.raises(pgproto_anyio.ConnectionDoesNotExistError, match=closed_by_us):
+                    async for notification in conn.notifications("ended"):
+                        got.append(notification.payload)
+                        conn.terminate()
+        assert got == ["first"]
         assert conn.is_closed()
 
 

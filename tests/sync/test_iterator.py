@@ -91,10 +91,23 @@ def test_connection_lost_while_iterating(conn: Connection, dsn: str) -> None:
     fired: list[str] = []
     conn.add_termination_listener(lambda: fired.append("lost"))
     pid = conn.get_server_pid()
-    with pytest.raises(pgproto.ConnectionDoesNotExistError), soon(lambda: terminate_backend(dsn, pid)):
+    lost = pytest.raises(pgproto.ConnectionDoesNotExistError, match="was lost")
+    with lost, soon(lambda: terminate_backend(dsn, pid)):
         for _ in conn.notifications("doomed"):
             raise AssertionError("nothing was sent")
     assert fired == ["lost"]
+    assert conn.is_closed()
+
+
+def test_terminate_while_iterating_says_the_application_closed_it(conn: Connection, other: Connection) -> None:
+    got: list[str] = []
+    closed_by_us = r"closed by close\(\) or terminate\(\) before"
+    closed = pytest.raises(pgproto.ConnectionDoesNotExistError, match=closed_by_us)
+    with soon(lambda: other.execute("NOTIFY ended, 'first'")), closed:
+        for notification in conn.notifications("ended", timeout=TIMEOUT):
+            got.append(notification.payload)
+            conn.terminate()
+    assert got == ["first"]
     assert conn.is_closed()
 
 
