@@ -283,7 +283,7 @@ class Connection(ConnectionBase):
 
     async def _run_prepared(self, query: str, args: tuple[object, ...], timeout: float | None) -> Request | None:
         """Run `query` as its cached prepared statement: one round trip, driven without an operation
-        generator (issue 6: `_run`'s layers were a sixth of a `SELECT 1` on asyncio): its answered Request.
+        generator (issue 6: 137.7k -> 130.9k instructions per `SELECT 1` on asyncio): its answered Request.
 
         None, with nothing sent, when `_run` must run the call instead: it waits (another call holds the
         lock), keeps a timeout, sends due UNLISTENs first, or says what is wrong (no str, closed); or no
