@@ -125,28 +125,24 @@ async def test_timeout_argument(conn: Connection, admin: Connection, call: str) 
 CACHED_SLEEP = "SELECT pg_sleep($1)"
 
 
+@pytest.mark.parametrize("how", ["cancel-scope", "timeout-argument"])
 @pytest.mark.parametrize("method", ["execute", "fetch", "fetchrow", "fetchval"])
-async def test_cancel_scope_cancels_a_cached_statement(conn: Connection, admin: Connection, method: str) -> None:
+async def test_a_cached_statement_is_cancelled_on_the_server(
+    conn: Connection, admin: Connection, method: str, how: str
+) -> None:
     pid = conn.get_server_pid()
     call = getattr(conn, method)
     with anyio.fail_after(TIMEOUT):
         await call(CACHED_SLEEP, 0.0)
-        async with anyio.create_task_group() as tasks:
-            with anyio.CancelScope() as scope:
-                tasks.start_soon(_cancel_when_running, conn, admin, CACHED_SLEEP, scope.cancel)
-                await call(CACHED_SLEEP, 60.0)
-    assert scope.cancelled_caught
-    await _assert_cancelled_and_usable(conn, admin, pid)
-
-
-@pytest.mark.parametrize("method", ["execute", "fetch", "fetchrow", "fetchval"])
-async def test_timeout_argument_with_a_cached_statement(conn: Connection, admin: Connection, method: str) -> None:
-    pid = conn.get_server_pid()
-    call = getattr(conn, method)
-    with anyio.fail_after(TIMEOUT):
-        await call(CACHED_SLEEP, 0.0)
-        with pytest.raises(TimeoutError):
-            await call(CACHED_SLEEP, 60.0, timeout=0.5)
+        if how == "timeout-argument":
+            with pytest.raises(TimeoutError):
+                await call(CACHED_SLEEP, 60.0, timeout=0.5)
+        else:
+            async with anyio.create_task_group() as tasks:
+                with anyio.CancelScope() as scope:
+                    tasks.start_soon(_cancel_when_running, conn, admin, CACHED_SLEEP, scope.cancel)
+                    await call(CACHED_SLEEP, 60.0)
+            assert scope.cancelled_caught
     await _assert_cancelled_and_usable(conn, admin, pid)
 
 
