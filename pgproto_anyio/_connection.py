@@ -285,9 +285,10 @@ class Connection(ConnectionBase):
         """Run `query` as its cached prepared statement: one round trip, driven without an operation
         generator (issue 6: 137.7k -> 130.9k instructions per `SELECT 1` on asyncio): its answered Request.
 
-        None, with nothing sent, when `_run` must run the call instead: it waits (another call holds the
-        lock), keeps a timeout, sends due UNLISTENs first, or says what is wrong (no str, closed); or no
-        statement is cached for `query`, or it went stale and must be prepared anew.
+        None when `_run` must run the call instead: with nothing sent when `_run` waits (another call holds
+        the lock), keeps a timeout, sends due UNLISTENs first or says what is wrong (no str, closed), or when
+        no statement is cached for `query`; after the server refused the statement as stale (forgotten now),
+        to prepare it anew.
         """
         lock = self._lock
         if type(query) is not str or timeout is not None or lock.held or self._closed or self._unlisten_due:

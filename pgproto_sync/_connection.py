@@ -323,9 +323,9 @@ class Connection(ConnectionBase):
 
     def _run_prepared(self, query: str, args: tuple[object, ...], timeout: float | None) -> Request | None:
         """Run `query` as its cached prepared statement: one round trip, driven without an operation
-        generator (issue 6): its answered Request. None, with nothing sent, when `_run` must run the call
-        instead: no statement is cached for `query` (or it is no str, or the connection is closed: `_run`
-        says so), or the statement went stale and must be prepared anew.
+        generator (issue 6): its answered Request. None when `_run` must run the call instead: with nothing
+        sent when no statement is cached for `query` (or it is no str, or the connection is closed: `_run`
+        says so); after the server refused the statement as stale (forgotten now), to prepare it anew.
         """
         if type(query) is not str or self._closed:
             return None
