@@ -352,8 +352,8 @@ class Client:
         if st is None:
             raise InterfaceError(f"statement {name!r} is not prepared on this connection")
         args = tuple(args)
-        planned = st.bind_encoder  # `_bind`'s first step, inline: once per query (issue 6)
-        bind = (planned(args) if planned is not None else None) or self._bind(st, args)
+        planned = st.bind_encoder  # `_bind`, inline once planned: once per query (issue 6)
+        bind = self._bind(st, args) if planned is None else planned(args) or self._bind_carefully(st, args)
         if max_rows == 0 and sync:
             tail = _EXECUTE_ALL_SYNC
         else:
@@ -483,11 +483,14 @@ class Client:
         InterfaceError or ArgumentError for what is wrong."""
         planned = st.bind_encoder  # set at the statement's first Bind (`_Statement.bind`)
         bind = planned(args) if planned is not None else st.bind(args)
-        if bind is None:
-            values = self._encode_args(st, args)
-            head, tail = st.planned_bind()
-            bind = f.bind_values(head, values, tail)
-        return bind
+        return bind if bind is not None else self._bind_carefully(st, args)
+
+    def _bind_carefully(self, st: _Statement, args: tuple[object, ...]) -> bytes:
+        """The Bind of `st` for `args`, each argument encoded on its own: raises InterfaceError or
+        ArgumentError for what is wrong (the planned encoder only declines)."""
+        values = self._encode_args(st, args)
+        head, tail = st.planned_bind()
+        return f.bind_values(head, values, tail)
 
     def _encode_args(self, st: _Statement, args: tuple[object, ...]) -> list[bytes | None]:
         if len(args) != len(st.encoders):
