@@ -36,6 +36,7 @@ from .helpers import (
     int4_value,
     msg,
     notice_response,
+    notification,
     parameter_description,
     ready,
     ready_client,
@@ -681,3 +682,68 @@ def test_one_pass_hands_a_malformed_answer_to_the_general_path() -> None:
         client = _echo_client("x")
         with pytest.raises(ProtocolError, match=complaint):
             feed(client, server)
+
+
+# -- take_answer: a prepared execute's answer without its events (the drivers' fast path) ------------------
+
+
+def test_take_answer_takes_the_whole_answer_as_its_events_would() -> None:
+    client = _echo_client("x", "y")
+    client.receive_data(_echo_answer(b"a", b"b", status=b"T") + _echo_answer(tag="SELECT 0"))
+    assert client.take_answer() == ([("a",), ("b",)], "SELECT 2")
+    assert client.transaction_status == "T" and not client.is_idle
+    assert client.take_answer() == ([], "SELECT 0")
+    assert client.transaction_status == "I" and client.is_idle
+    assert client.take_answer() is None
+    assert client.next_event() is NEED_DATA
+
+
+def test_take_answer_leaves_what_comes_first_to_next_event() -> None:
+    # Events parsed ahead (a notification flood) and a request ahead (a simple Query) come first.
+    client = _echo_client()
+    client.query("SELECT 1")
+    client.execute_prepared("echo", ["x"])
+    client.data_to_send()
+    simple = command_complete("SELECT 0") + ready()
+    client.receive_data(notification(7, "ch", "p") + notification(7, "ch", "q") + simple + _echo_answer(b"a"))
+    assert client.take_answer() is None  # the simple Query is ahead
+    assert client.next_event() == ev.Notification(7, "ch", "p")
+    assert client.take_answer() is None  # the second notification, parsed ahead, is ready
+    assert client.next_event() == ev.Notification(7, "ch", "q")
+    assert client.next_event() == complete("SELECT 0", "SELECT 1", ())
+    assert client.next_event() == ev.ReadyForQuery("I")
+    assert client.take_answer() == ([("a",)], "SELECT 1")
+    assert client.next_event() is NEED_DATA
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        BIND_COMPLETE + data_row(b"a") + command_complete("SELECT 1"),  # still arriving
+        BIND_COMPLETE + notice_response() + data_row(b"a") + command_complete("SELECT 1") + ready(),
+        BIND_COMPLETE + error_response(message="boom") + ready(),
+        BIND_COMPLETE + data_row(b"\xff") + command_complete("SELECT 1") + ready(),  # does not decode
+        BIND_COMPLETE + data_row(b"a", b"b") + command_complete("SELECT 1") + ready(),  # malformed
+        BIND_COMPLETE + data_row(b"a") + command_complete("SELECT 1") + ready(b"X"),  # unknown status
+    ],
+    ids=["incomplete", "notice", "error", "undecodable", "wrong-width", "bad-status"],
+)
+def test_take_answer_hands_the_unusual_to_next_event_with_nothing_taken(server: bytes) -> None:
+    client = _echo_client("x")
+    client.receive_data(server)
+    before = (client._buffer.pos, len(client._pending), client.transaction_status)
+    assert client.take_answer() is None
+    assert (client._buffer.pos, len(client._pending), client.transaction_status) == before
+    try:
+        events = drain(client)
+    except ProtocolError:
+        return  # the general path reports what is malformed
+    assert events and not isinstance(events[0], ev.Notification)
+
+
+def test_take_answer_after_a_protocol_error_raises_it_again() -> None:
+    client = _echo_client("x")
+    with pytest.raises(ProtocolError):
+        feed(client, BIND_COMPLETE + data_row(b"a", b"b") + command_complete("SELECT 1") + ready())
+    with pytest.raises(ProtocolError, match="2 columns"):
+        client.take_answer()
