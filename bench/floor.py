@@ -122,6 +122,7 @@ async def _asyncio_modes(dsn: str, n: int) -> dict[str, Callable[[], object]]:
     stream = conn._pushed
     assert stream is not None, "the anyio driver's asyncio stream (no TLS)"
     driver_consume = stream._protocol.consumer
+    assert driver_consume is not None, "the stream pushes to the driver"
 
     def core_consume(data: bytes) -> None:
         core_client.receive_data(data)
@@ -129,7 +130,7 @@ async def _asyncio_modes(dsn: str, n: int) -> dict[str, Callable[[], object]]:
             waiter[0].set_result(None)
 
     async def core() -> None:
-        stream._protocol.consumer = core_consume
+        stream.push_to(core_consume)
         try:
             for _ in range(n):
                 waiter[:] = [loop.create_future()]
@@ -137,7 +138,7 @@ async def _asyncio_modes(dsn: str, n: int) -> dict[str, Callable[[], object]]:
                 stream.write(core_client.data_to_send())
                 await waiter[0]
         finally:
-            stream._protocol.consumer = driver_consume
+            stream.push_to(driver_consume)
 
     async def driver() -> None:
         for _ in range(n):

@@ -245,6 +245,8 @@ class Client:
             return
         if not data:
             self._eof = True
+        elif type(data) is bytes:  # the usual case: no copy to make, so no call to make one
+            self._buffer.feed(data)
         else:
             self._buffer.feed(bytes(data))
 
@@ -258,6 +260,9 @@ class Client:
             return self._ready.popleft()
         if self._error is not None:
             raise type(self._error)(*self._error.args)
+        buffer = self._buffer
+        if buffer.pos == len(buffer.data) and not self._eof:
+            return NEED_DATA  # all parsed: the usual last call after each read, answered first (issue 6)
         try:
             while self._phase is not Phase.CLOSED:
                 if self._ready:
@@ -265,7 +270,7 @@ class Client:
                 buffer = self._buffer
                 data, pos = buffer.data, buffer.pos
                 if pos == len(data) and not self._eof:
-                    return NEED_DATA  # all parsed: the usual last call after each read
+                    return NEED_DATA
                 pending = self._pending
                 if pending and pending[0].quiet and self._skip_quiet_rows():
                     continue

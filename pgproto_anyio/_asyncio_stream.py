@@ -128,6 +128,8 @@ class AsyncioStream(SocketStream):
         """From now on call `consumer(data)` for received bytes (b"" once at the end), never buffer them."""
         protocol = self._protocol
         protocol.consumer = consumer
+        # The transport calls `protocol.data_received(data)`: the consumer is called straight (issue 6).
+        protocol.data_received = consumer  # type: ignore[method-assign,assignment]
         while protocol.chunks:
             consumer(protocol.chunks.popleft())
         if protocol.at_eof:

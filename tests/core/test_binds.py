@@ -4,6 +4,7 @@ hands everything else to it: a wrong argument count, a value an encoder refuses,
 from __future__ import annotations
 
 import datetime
+import enum
 import uuid
 from decimal import Decimal
 
@@ -82,3 +83,21 @@ def test_a_statement_with_more_parameters_than_planned_is_still_bound() -> None:
     assert st.bind(args) is None
     client.execute_prepared("s", args)
     assert client.data_to_send().startswith(careful(client, args))
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+@pytest.mark.parametrize(("oid", "bits"), [(o.INT2, 16), (o.INT4, 32), (o.INT8, 64)], ids=["int2", "int4", "int8"])
+def test_integers_are_packed_with_their_length_up_to_their_limits(oid: int, bits: int) -> None:
+    # An int is packed with its length word in one call; an IntEnum goes through the encoder.
+    client = prepared(oid, oid)
+    st = client._statements["s"]
+    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    for row in [(low, high), (0, -1), (Level.HIGH, 5), (None, 5)]:
+        assert st.bind(row) == careful(client, row)
+    for wrong, complaint in ((low - 1, "out of range"), (high + 1, "out of range"), (True, "got bool")):
+        assert st.bind((wrong, 1)) is None
+        with pytest.raises(ArgumentError, match=rf"\$1: {wrong}.*{complaint}"):
+            client.execute_prepared("s", (wrong, 1))
