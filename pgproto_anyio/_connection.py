@@ -103,6 +103,10 @@ class Connection(ConnectionBase):
         #: Channels whose last callback went where no UNLISTEN could be awaited; sent before the next request.
         self._unlisten_due: set[str] = set()
         self._flush_scheduled = False
+        #: The future `_send_pushed` made for the request being awaited (one at a time: the lock), and the
+        #: bound method that completes it, made once (issue 6: a closure per query cost 1.2k instructions).
+        self._answered: asyncio.Future[None] | None = None
+        self._settle = self._settle_answered
 
     # -- queries ---------------------------------------------------------------------------------------
 
@@ -303,7 +307,12 @@ class Connection(ConnectionBase):
             again = False
             try:
                 if self._pushed is not None:
-                    await self._roundtrip_pushed(request, self._pushed)
+                    answered = self._send_pushed(request, self._pushed)
+                    try:
+                        await answered
+                    except anyio.get_cancelled_exc_class():
+                        await self._cancel_pushed(request)
+                        raise
                 else:
                     await self._roundtrip(request, False)
                 again = finish_prepared(self._session, query, request)
@@ -326,7 +335,12 @@ class Connection(ConnectionBase):
                 if isinstance(step, SendQueued):
                     await self._send_queued(step.requests)
                 elif self._pushed is not None:
-                    await self._roundtrip_pushed(step, self._pushed)
+                    answered = self._send_pushed(step, self._pushed)
+                    try:
+                        await answered
+                    except anyio.get_cancelled_exc_class():
+                        await self._cancel_pushed(step)
+                        raise
                     # As in `_roundtrip`: a cancellation that came while the answer was on its way still
                     # counts (add_listener() then undoes its LISTEN).
                     await self._checkpoint_if_cancelled()
@@ -395,36 +409,39 @@ class Connection(ConnectionBase):
             request.on_done = answered
         return done
 
-    async def _roundtrip_pushed(self, request: Request, stream: AsyncioStream) -> None:
-        """`_roundtrip` on asyncio without TLS: the stream's `data_received` routes the answer, which
-        completes a future this task awaits (one wake-up per query, no reader task involved). A
-        cancellation that comes once the answer is in is left to the caller's next checkpoint (as trio's
-        own operations do; `_drive` checks for it).
+    def _send_pushed(self, request: Request, stream: AsyncioStream) -> asyncio.Future[None]:
+        """`_roundtrip`'s send on asyncio without TLS: the future `request`'s answer completes, which the
+        caller awaits, and on cancellation hands to `_cancel_pushed`. The stream's `data_received` routes the
+        answer: one wake-up per query, no reader task involved.
 
-        No checkpoint before sending (see `_roundtrip`). The write never waits, so it is a plain call: no
-        coroutine to create and await per query.
+        A plain call, not a coroutine (the write never waits): none to create and resume per query (issue 6).
+        No checkpoint before sending (see `_roundtrip`); a cancellation that comes once the answer is in is
+        left to the caller's next checkpoint, as trio's own operations do (`_drive` checks for it).
         """
         if self._closed:
             raise ConnectionDoesNotExistError("the connection is closed")
         answered: asyncio.Future[None] = asyncio.Future()  # not loop.create_future(): one Python call less
-
-        def settle() -> None:
-            if not answered.done():  # cancelled meanwhile
-                answered.set_result(None)
-
-        request.on_done = settle
+        self._answered = answered
+        request.on_done = self._settle
         self._router.add(request)
         self._write_requests(stream)
         if stream.is_reading_paused:  # for backpressure: a waiting request reads regardless
             stream.resume_reading()
-        try:
-            await answered
-        except anyio.get_cancelled_exc_class():
-            done = anyio.Event()
-            request.on_done = done.set
-            with anyio.CancelScope(shield=True):
-                await self._cancel_on_server(request, done)
-            raise
+        return answered
+
+    def _settle_answered(self) -> None:
+        """The request `_send_pushed` sent is answered (its `on_done`)."""
+        answered = self._answered
+        if answered is not None and not answered.done():  # cancelled meanwhile
+            answered.set_result(None)
+
+    async def _cancel_pushed(self, request: Request) -> None:
+        """The caller of `_send_pushed` was cancelled while `request`'s answer was on its way: cancel it on
+        the server and wait for its end (shielded), so the next request finds the connection idle."""
+        done = anyio.Event()
+        request.on_done = done.set
+        with anyio.CancelScope(shield=True):
+            await self._cancel_on_server(request, done)
 
     async def _send_queued(self, requests: tuple[Request, ...]) -> None:
         """Send what `requests` queued; their answers are read (by the reader task, or the stream's
