@@ -315,7 +315,7 @@ class Connection(ConnectionBase):
                         raise
                 else:
                     await self._roundtrip(request, False)
-                again = finish_prepared(self._session, query, request)
+                again = request.error is not None and finish_prepared(self._session, query, request)
             finally:
                 if self._session.listeners.query_loggers and not again:  # `_run` logs the query it runs again
                     log_query(self._session.listeners, query, args, time.monotonic() - started)

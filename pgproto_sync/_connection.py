@@ -337,7 +337,7 @@ class Connection(ConnectionBase):
             again = False
             try:
                 self._roundtrip(request, None if timeout is None else started + timeout)
-                again = finish_prepared(self._session, query, request)
+                again = request.error is not None and finish_prepared(self._session, query, request)
             finally:
                 listeners = self._session.listeners
                 if listeners.query_loggers and not again:  # `_run` logs the query it runs again

@@ -747,3 +747,40 @@ def test_take_answer_after_a_protocol_error_raises_it_again() -> None:
         feed(client, BIND_COMPLETE + data_row(b"a", b"b") + command_complete("SELECT 1") + ready())
     with pytest.raises(ProtocolError, match="2 columns"):
         client.take_answer()
+
+
+def test_take_answer_remembers_answer_ends_by_their_bytes() -> None:
+    # The second answer's end is looked up, not parsed: the tag and status must still be its own.
+    client = _echo_client("x", "y", "z", "w")
+    answers = [_echo_answer(b"a"), _echo_answer(b"b"), _echo_answer(b"c", status=b"T"), _echo_answer(tag="SELECT 9")]
+    results = []
+    for answer in answers:
+        client.receive_data(answer)
+        results.append((client.take_answer(), client.transaction_status))
+    assert results == [
+        (([("a",)], "SELECT 1"), "I"),
+        (([("b",)], "SELECT 1"), "I"),
+        (([("c",)], "SELECT 1"), "T"),
+        (([], "SELECT 9"), "I"),
+    ]
+    assert client.is_idle and client.next_event() is NEED_DATA
+
+
+def test_take_answer_remembers_a_bounded_number_of_answer_ends() -> None:
+    count = 200
+    client = _echo_client(*["x"] * count)
+    for number in range(count):
+        client.receive_data(_echo_answer(tag=f"SELECT {number}"))
+        assert client.take_answer() == ([], f"SELECT {number}")
+    assert 0 < len(client._answer_ends) <= 64
+
+
+def test_take_answer_looks_a_remembered_end_up_rather_than_parsing_it() -> None:
+    client = _echo_client("x", "y")
+    client.receive_data(_echo_answer(b"a"))
+    client.take_answer()
+    end = command_complete("SELECT 1") + ready()
+    assert client._answer_ends == {end: ("SELECT 1", "I")}
+    client._answer_ends[end] = ("looked up", "T")  # white-box: what the lookup finds is what it returns
+    client.receive_data(_echo_answer(b"b"))
+    assert client.take_answer() == ([("b",)], "looked up") and client.transaction_status == "T"
