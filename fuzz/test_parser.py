@@ -92,9 +92,31 @@ def _check_failed(client: Client, error: ProtocolError) -> None:
             raise AssertionError(f"{call} did not raise after a ProtocolError")
 
 
+def _drain_taking_answers(client: Client) -> list[object]:
+    """The events as the drivers take them: `take_answer` first, `next_event` for what it leaves; a taken
+    answer stands for the Rows, QueryComplete and ReadyForQuery its events would have been."""
+    events: list[object] = []
+    while True:
+        head = client._pending[0] if client._pending else None
+        answer = client.take_answer()
+        if answer is not None:
+            assert head is not None
+            rows, tag = answer
+            if rows:
+                events.append(ev.Rows(rows))
+            events.append(ev.QueryComplete(tag, head.query, head.args, _clock() - head.queued_at))
+            events.append(ev.ReadyForQuery(client.transaction_status))
+            continue
+        event = client.next_event()
+        if event is NEED_DATA:
+            return events
+        events.append(event)
+
+
 def check_conversation(conversation: s.Conversation, sizes: tuple[int, ...]) -> None:
-    """A valid conversation gives exactly its expected events, whole, byte by byte and in reads of `sizes`."""
-    for chunking in ((), (1,), sizes):
+    """A valid conversation gives exactly its expected events, whole, byte by byte and in reads of `sizes`,
+    and whole again as the drivers take it (`take_answer` first)."""
+    for chunking, drivers_way in (((), False), ((1,), False), (sizes, False), ((), True)):
         client = Client(user="fuzz", clock=_clock)
         parameters: dict[str, str] = {}
         status = "I"
@@ -106,12 +128,14 @@ def check_conversation(conversation: s.Conversation, sizes: tuple[int, ...]) -> 
             eof = conversation.eof and i == len(conversation.rounds) - 1
             for data in [*s.chunks(b"".join(round_.messages), chunking), *([b""] * eof)]:
                 client.receive_data(data)
+                if drivers_way:
+                    events += _drain_taking_answers(client)
                 while (event := client.next_event()) is not NEED_DATA:
                     events.append(event)
             assert not isinstance(round_.events, s.Unknown)
             expected = s.merge_rows(round_.events)
             actual = s.merge_rows(events)
-            assert s.canonical(actual) == s.canonical(expected), (chunking, i, actual, expected)
+            assert s.canonical(actual) == s.canonical(expected), (chunking, drivers_way, i, actual, expected)
             for event in round_.events:
                 if isinstance(event, ev.ParameterStatus):
                     parameters[event.name] = event.value
