@@ -48,7 +48,6 @@ class ConnectionBase:
                 else:
                     request.rows = rows
                 request.command_tag = tag
-                request.tags.append(tag)
                 request.finish()
             while not self._closed and (event := next_event()) is not NEED_DATA:
                 # `continue` after each, not elif: on CPython 3.11 the if/else chain cost 1.2k-1.7k
@@ -64,9 +63,7 @@ class ConnectionBase:
                     requests[0].rows.extend(event.rows)
                     continue
                 if type(event) is QueryComplete:
-                    request = requests[0]
-                    request.command_tag = event.command_tag
-                    request.tags.append(event.command_tag)
+                    requests[0].command_tag = event.command_tag
                     continue
                 if type(event) is ReadyForQuery:
                     requests.popleft().finish()

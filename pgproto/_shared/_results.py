@@ -123,15 +123,12 @@ class Request:
         "on_done",
         "prepared",
         "rows",
-        "tags",
     )
 
     def __init__(self, columns: tuple[ev.Column, ...] = ()) -> None:
         self.columns = columns
         self.rows: list[tuple[object, ...]] = []
         self.command_tag: str | None = None
-        #: Every statement's command tag, in order (several for a multi-statement Query).
-        self.tags: list[str] = []
         self.error: BaseException | None = None
         self.prepared: ev.StatementPrepared | None = None
         self.copy_in: ev.CopyInResponse | None = None
