@@ -544,7 +544,7 @@ class Connection(ConnectionBase):
 
     def _on_notification(self, notification: Notification) -> None:
         channel = notification.channel
-        callbacks = self._session.listeners.channel_callbacks(channel)
+        callbacks = self._session.listeners.callbacks_by_channel.get(channel, ())
         if not callbacks or self._task_group is None:
             return  # nobody listens (any more): not delivered
         if self._inboxes:  # a notifications() iterator runs: feed it here, the others go to the dispatcher

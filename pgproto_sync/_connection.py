@@ -461,10 +461,10 @@ class Connection(ConnectionBase):
         self._dispatching = True
         try:
             listeners = self._session.listeners
-            pending, channel_callbacks = self._pending, listeners.channel_callbacks
+            pending, callbacks_by_channel = self._pending, listeners.callbacks_by_channel
             while pending:
                 notification = pending.popleft()
-                callbacks = channel_callbacks(notification.channel)
+                callbacks = callbacks_by_channel.get(notification.channel, ())
                 if callbacks:  # a channel whose last callback went gets nothing more (API.md)
                     self._dispatched += 1
                 for callback in callbacks:

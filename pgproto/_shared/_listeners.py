@@ -74,7 +74,9 @@ class Listeners:
         self._query_loggers: dict[QueryLogger, None] = {}
         # Snapshots handed out per notification, notice and query (issue 6: a tuple built per
         # notification showed in the profile): rebuilt when a registration changes, not per event.
-        self._channel_snapshots: dict[str, tuple[ChannelCallback, ...]] = {}
+        #: Each channel's callbacks now, in the order they were added (`channel_callbacks`, as a dict
+        #: the drivers' per-notification loops read without a call).
+        self.callbacks_by_channel: dict[str, tuple[ChannelCallback, ...]] = {}
         self.log_listeners: tuple[LogCallback, ...] = ()
         self.query_loggers: tuple[QueryLogger, ...] = ()
 
@@ -86,7 +88,7 @@ class Listeners:
         _require_callable(callback, "a notification callback", self._allow_async)
         callbacks = self._channels.setdefault(key, {})
         callbacks.setdefault(callback, None)
-        self._channel_snapshots[key] = tuple(callbacks)
+        self.callbacks_by_channel[key] = tuple(callbacks)
         return len(callbacks) == 1 and next(iter(callbacks)) is callback
 
     def remove_listener(self, channel: str, callback: ChannelCallback) -> bool:
@@ -97,15 +99,15 @@ class Listeners:
             return False
         del callbacks[callback]
         if callbacks:
-            self._channel_snapshots[key] = tuple(callbacks)
+            self.callbacks_by_channel[key] = tuple(callbacks)
             return False
         del self._channels[key]
-        del self._channel_snapshots[key]
+        del self.callbacks_by_channel[key]
         return True
 
     def channel_callbacks(self, channel: str) -> tuple[ChannelCallback, ...]:
         """The callbacks of `channel` now, in the order they were added (empty if none)."""
-        return self._channel_snapshots.get(channel, ())
+        return self.callbacks_by_channel.get(channel, ())
 
     @property
     def channels(self) -> tuple[str, ...]:
