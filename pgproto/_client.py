@@ -62,6 +62,10 @@ _I32_I16 = struct.Struct("!ih").unpack_from  # a DataRow's length and column cou
 _DATA_ROW = 68  # b"D"
 _NOTIFICATION_RESPONSE = 65  # b"A"
 _NOTICE_RESPONSE = 78  # b"N"
+#: How far a flood of notifications or notices is parsed ahead of its delivery, in bytes of messages: a few
+#: hundred events, so the ones made but not yet handed on stay few and young. Parsing a whole 256 KiB read
+#: ahead (thousands of objects alive at once) cost 15% more instructions per notification (issue 6).
+_AHEAD_BYTES = 8192
 _BIND_COMPLETE = b"2\0\0\0\4"
 _READY_FOR_QUERY = b"Z\0\0\0\5"
 _COMMAND_COMPLETE = 67  # b"C"
@@ -825,7 +829,8 @@ class Client:
         limit = buf.max_message_size
         ready = self._ready
         new_notification = b.new_notification
-        while end - pos >= 9 and data[pos] == _NOTIFICATION_RESPONSE:
+        stop_after = pos + _AHEAD_BYTES
+        while end - pos >= 9 and data[pos] == _NOTIFICATION_RESPONSE and pos < stop_after:
             length, pid = _I32_I32(data, pos + 1)
             stop = pos + 1 + length  # the message's end: the payload's NUL is its last byte
             if length < 10 or length > limit or stop > end or data[stop - 1]:
@@ -852,7 +857,8 @@ class Client:
         limit = buf.max_message_size
         ready = self._ready
         parse_notice = b.parse_notice
-        while end - pos >= 5 and data[pos] == _NOTICE_RESPONSE:
+        stop_after = pos + _AHEAD_BYTES
+        while end - pos >= 5 and data[pos] == _NOTICE_RESPONSE and pos < stop_after:
             (length,) = _I32(data, pos + 1)
             stop = pos + 1 + length
             if length < 5 or length > limit or stop > end:

@@ -691,6 +691,29 @@ def test_a_malformed_notice_after_a_run_of_good_ones(message: bytes) -> None:
     assert conversation.error == str(parsed.value)
 
 
+def test_a_flood_larger_than_the_look_ahead_comes_whole_and_in_order() -> None:
+    # One read of a LISTEN or RAISE NOTICE flood holds thousands of messages; the client parses a few
+    # kilobytes of them ahead at a time (memory and speed, issue 6), and still hands on every one, in order.
+    notifications = [notification(pid, "flood", str(pid)) for pid in range(3000)]
+    notices = [notice_response(message=f"notice {i}") for i in range(1000)]
+    client = ready_client()
+    client.receive_data(b"".join(notifications) + b"".join(notices) + notification(1, "last", ""))
+    shortest = min(len(m) for m in notifications + notices)
+    events, most_ahead = [], 0
+    while (event := client.next_event()) is not NEED_DATA:
+        events.append(event)
+        most_ahead = max(most_ahead, len(client._ready))
+    assert events == [
+        *(ev.Notification(pid, "flood", str(pid)) for pid in range(3000)),
+        *(
+            ev.Notice(severity="NOTICE", severity_nonlocalized="NOTICE", sqlstate="00000", message=f"notice {i}")
+            for i in range(1000)
+        ),
+        ev.Notification(1, "last", ""),
+    ]
+    assert 0 < most_ahead <= 16384 // shortest  # at most 16 KiB of messages parsed ahead, not the whole read
+
+
 def test_no_event_follows_terminate_even_one_parsed_ahead() -> None:
     client = ready_client()
     client.receive_data(b"".join(NOTICE_RUN[:3]) + notification(1, "a", "") + notification(2, "a", ""))
