@@ -42,9 +42,9 @@ class Router:
     """Routes each event: notices to log listeners, notifications and termination to the driver's
     hooks, everything else to the oldest request in flight, which ReadyForQuery completes.
 
-    The events of every query and every notification (Rows, QueryComplete, ReadyForQuery, Notification)
-    are routed by `ConnectionBase._route_ready` itself, a call less per event (issue 6); `route` takes
-    the others.
+    The events of every query, every notification and every notice (Rows, QueryComplete, ReadyForQuery,
+    Notification, Notice) are routed by `ConnectionBase._route_ready` itself, a call less per event
+    (issue 6); `route` takes the others.
 
     Args:
         listeners: the connection's registry.
@@ -67,13 +67,6 @@ class Router:
 
     def route(self, event: ev.Event) -> None:
         """Handle one event from `Client.next_event()` other than those `_route_ready` routes itself."""
-        if type(event) is ev.Notice:  # to every log listener, now (they are plain functions)
-            for callback in self.listeners.log_listeners:
-                try:  # call_safely, inline: one call less per notice in a RAISE NOTICE flood
-                    callback(event)
-                except Exception:
-                    log_callback_raise(callback)
-            return
         match event:
             case ev.Terminated():
                 self._on_terminated(event.reason)
