@@ -9,6 +9,9 @@ with the others in every repetition, and reports the median wall and CPU time (t
 - `pgproto_sync`: `conn.fetchval("SELECT 1")`, the whole blocking driver.
 - `asyncio-socket`, `asyncio-core`, `pgproto_anyio`: the same three on asyncio, through an
   asyncio.Protocol (the shape the anyio driver has on asyncio), and asyncpg's fetchval for reference.
+- `trio-socket`, `pgproto_anyio-trio`: the bare request on a trio socket, and the anyio driver on trio
+  (a trio run of its own per repetition; only the queries are timed).
+- `pg8000`: pg8000's `run("SELECT 1")`, the blocking peer, for reference (when it is installed).
 
 The gap between `core` and `socket` is the protocol core's share; between the driver and `core`, the
 driver's. Run it on a quiet machine: `python -m bench.floor [--dsn DSN] [--queries 3000] [--repeat 5]`.
@@ -62,7 +65,22 @@ def _sync_modes(dsn: str, n: int) -> dict[str, Callable[[], None]]:
         for _ in range(n):
             conn.fetchval(_SQL)
 
-    return {"socket": bare, "core": core, "pgproto_sync": driver}
+    modes: dict[str, Callable[[], None]] = {"socket": bare, "core": core, "pgproto_sync": driver}
+    try:
+        from .drivers import _pg8000_connect
+
+        peer_conn = _pg8000_connect(dsn)
+    except ImportError:
+        return modes
+    run = peer_conn.run  # type: ignore[attr-defined]  # a pg8000.native.Connection
+    assert run(_SQL) == [[1]]
+
+    def peer() -> None:
+        for _ in range(n):
+            run(_SQL)
+
+    modes["pg8000"] = peer
+    return modes
 
 
 def _read_until_ready(recv: Callable[[int], bytes], send: Callable[[bytes], int], request: bytes) -> None:
@@ -161,6 +179,56 @@ async def _asyncio_modes(dsn: str, n: int) -> dict[str, Callable[[], object]]:
     return modes
 
 
+def _trio_modes(dsn: str, n: int) -> dict[str, Callable[[], tuple[float, float]]]:
+    """The trio modes: each call is one trio run that connects, warms up, and times `n` queries."""
+    try:
+        import trio
+    except ImportError:
+        return {}
+    import pgproto_anyio
+    import pgproto_sync
+
+    def bare() -> tuple[float, float]:
+        sync_conn = pgproto_sync.connect(dsn)
+        assert sync_conn.fetchval(_SQL) == 1
+        sync_client: Client = sync_conn._session.client
+        sync_client.execute_prepared(sync_conn._session.statements.get(_SQL).name)  # type: ignore[union-attr]
+        request = sync_client.data_to_send()
+
+        async def queries() -> tuple[float, float]:
+            sock = trio.socket.from_stdlib_socket(sync_conn._sock)
+
+            async def run() -> None:
+                for _ in range(n):
+                    await sock.send(request)
+                    data = b""
+                    while not (len(data) >= 6 and data[-6] == 0x5A):
+                        data += await sock.recv(65536)
+
+            return await _timed_async(run)
+
+        try:
+            return trio.run(queries)
+        finally:
+            sync_conn._sock.setblocking(True)
+            sync_conn.close()
+
+    def driver() -> tuple[float, float]:
+        async def queries() -> tuple[float, float]:
+            async with await pgproto_anyio.connect(dsn) as conn:
+                assert await conn.fetchval(_SQL) == 1
+
+                async def run() -> None:
+                    for _ in range(n):
+                        await conn.fetchval(_SQL)
+
+                return await _timed_async(run)
+
+        return trio.run(queries)
+
+    return {"trio-socket": bare, "pgproto_anyio-trio": driver}
+
+
 def _timed(run: Callable[[], object]) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     run()
@@ -169,8 +237,15 @@ def _timed(run: Callable[[], object]) -> tuple[float, float]:
 
 async def _timed_async(run: Callable[[], object]) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
-    await run()  # type: ignore[misc]  # the asyncio modes return coroutines
+    await run()  # type: ignore[misc]  # the async modes return coroutines
     return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _trio_repetition(
+    modes: dict[str, Callable[[], tuple[float, float]]], results: dict[str, list[tuple[float, float]]]
+) -> None:
+    for name, run in modes.items():
+        results.setdefault(name, []).append(run())
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, list[tuple[float, float]]]:
@@ -184,6 +259,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, list[tuple[float, float
     results: dict[str, list[tuple[float, float]]] = {}
     with _server(args.dsn, 15) as dsn:
         sync_modes = _sync_modes(dsn, args.queries)
+        trio_modes = _trio_modes(dsn, args.queries)
 
         async def run_async() -> None:
             async_modes = await _asyncio_modes(dsn, args.queries)
@@ -192,6 +268,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, list[tuple[float, float
                     results.setdefault(name, []).append(_timed(run))
                 for name, arun in async_modes.items():
                     results.setdefault(name, []).append(await _timed_async(arun))
+                await asyncio.to_thread(_trio_repetition, trio_modes, results)  # trio runs on a loop of its own
 
         asyncio.run(run_async())
     heading = f"{'mode':<16} {'wall µs/query':>14} {'CPU µs/query':>13}"
