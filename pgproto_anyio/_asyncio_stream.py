@@ -72,6 +72,8 @@ class AsyncioStream(SocketStream):
     def __init__(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
         self._transport = transport
         self._protocol = protocol
+        #: The loop the transport runs on (the stream is made on it).
+        self.loop = asyncio.get_running_loop()
         self._closed = False
         #: `pause_reading()` was called and `resume_reading()` not since (in push mode, only they pause).
         self.is_reading_paused = False

