@@ -62,6 +62,9 @@ from ._transport import open_socket, send_cancel_request, wait_socket
 
 T = TypeVar("T")
 _READ_SIZE = 65536
+#: poll()'s read size: its notifications wait in `_pending` until the read is routed, so a smaller read keeps
+#: fewer of them alive at once (issue 6: a LISTEN flood, 4.1 -> 3.3 us of CPU per notification against 64 KiB).
+_POLL_READ_SIZE = 16384
 _WRITE_SIZE = 65536
 #: How long a cancelled query may take to acknowledge the CancelRequest before the connection is dropped.
 _CANCEL_GRACE = 10.0
@@ -195,7 +198,7 @@ class Connection(ConnectionBase):
                 try:
                     dispatched = self._dispatched + self._notices_routed
                     if not self._closed and wait_socket(self._sock, write=False, timeout=0)[0]:
-                        self._read_available()
+                        self._read_available(size=_POLL_READ_SIZE)
                     self._end_call()
                     now = self._dispatched + self._notices_routed
                     if now != dispatched or self._closed:
@@ -432,13 +435,13 @@ class Connection(ConnectionBase):
                     logger.warning("the server did not answer a cancelled query in time; dropping the connection")
                     self.terminate()
 
-    def _read_available(self, *, block: bool = False) -> None:
+    def _read_available(self, *, block: bool = False, size: int = _READ_SIZE) -> None:
         """Read what the server sent (without waiting, unless `block`), feed the Client, route every event."""
         if self._closed:
             return
         client = self._session.client
         try:
-            data = self._sock.recv(_READ_SIZE, 0 if block else self._dontwait or 0)
+            data = self._sock.recv(size, 0 if block else self._dontwait or 0)
         except (BlockingIOError, _ssl.SSLWantReadError, _ssl.SSLWantWriteError):
             return  # e.g. half a TLS record: the rest comes with the next read
         except OSError:
