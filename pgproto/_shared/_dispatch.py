@@ -39,12 +39,12 @@ def log_query(listeners: Listeners, query: str, args: tuple[object, ...], durati
 
 
 class Router:
-    """Routes each event: notices to log listeners, notifications and termination to the driver's
-    hooks, everything else to the oldest request in flight, which ReadyForQuery completes.
+    """Routes each event: notifications and termination to the driver's hooks, everything else to the
+    oldest request in flight, which ReadyForQuery completes.
 
     The events of every query, every notification and every notice (Rows, QueryComplete, ReadyForQuery,
-    Notification, Notice) are routed by `ConnectionBase._route_ready` itself, a call less per event
-    (issue 6); `route` takes the others.
+    Notification, Notice: to the log listeners) are routed by `ConnectionBase._route_ready` itself, a call
+    less per event (issue 6); `route` takes the others.
 
     Args:
         listeners: the connection's registry.
