@@ -25,9 +25,13 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from pgproto import NEED_DATA, Client
 from pgproto.events import ReadyForQuery
+
+if TYPE_CHECKING:
+    import pgproto_sync
 
 _SQL = "SELECT 1"
 
@@ -83,6 +87,18 @@ def _sync_modes(dsn: str, n: int) -> dict[str, Callable[[], None]]:
     return modes
 
 
+def _bare_session(dsn: str) -> tuple[pgproto_sync.Connection, bytes]:
+    """For the bare modes: a session opened by the blocking driver, and the prepared `SELECT 1`'s request bytes
+    encoded once by its Client (which is not used again)."""
+    import pgproto_sync
+
+    conn = pgproto_sync.connect(dsn)
+    assert conn.fetchval(_SQL) == 1
+    client: Client = conn._session.client
+    client.execute_prepared(conn._session.statements.get(_SQL).name)  # type: ignore[union-attr]
+    return conn, client.data_to_send()
+
+
 def _read_until_ready(recv: Callable[[int], bytes], send: Callable[[bytes], int], request: bytes) -> None:
     send(request)
     data = b""
@@ -107,16 +123,10 @@ class _Protocol(asyncio.Protocol):
 
 async def _asyncio_modes(dsn: str, n: int) -> dict[str, Callable[[], object]]:
     import pgproto_anyio
-    import pgproto_sync
 
     loop = asyncio.get_running_loop()
-    # The bare mode: a session opened by the sync driver, its socket handed to asyncio, and the request's
-    # bytes encoded once by its Client (which is not used again).
-    sync_conn = pgproto_sync.connect(dsn)
-    assert sync_conn.fetchval(_SQL) == 1
-    sync_client: Client = sync_conn._session.client
-    sync_client.execute_prepared(sync_conn._session.statements.get(_SQL).name)  # type: ignore[union-attr]
-    request = sync_client.data_to_send()
+    # The bare mode: the session's socket handed to asyncio.
+    sync_conn, request = _bare_session(dsn)
     sock = sync_conn._sock
     sock.setblocking(False)
     transport, protocol = await loop.create_connection(_Protocol, sock=sock)
@@ -186,14 +196,9 @@ def _trio_modes(dsn: str, n: int) -> dict[str, Callable[[], tuple[float, float]]
     except ImportError:
         return {}
     import pgproto_anyio
-    import pgproto_sync
 
     def bare() -> tuple[float, float]:
-        sync_conn = pgproto_sync.connect(dsn)
-        assert sync_conn.fetchval(_SQL) == 1
-        sync_client: Client = sync_conn._session.client
-        sync_client.execute_prepared(sync_conn._session.statements.get(_SQL).name)  # type: ignore[union-attr]
-        request = sync_client.data_to_send()
+        sync_conn, request = _bare_session(dsn)
 
         async def queries() -> tuple[float, float]:
             sock = trio.socket.from_stdlib_socket(sync_conn._sock)
